@@ -1,0 +1,69 @@
+"""Wiring: the only module that knows every concrete class. Config in, a ready service out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from handlers.rules import Rules
+
+from .config import Config
+from .db.database import Database, open_database
+from .db.migrate import upgrade
+from .sealing import load_sealer
+from .service import Service
+
+__all__ = ["App", "build", "rules_from"]
+
+
+def rules_from(config: Config) -> Rules:
+    sos, pw = config.sos, config.password
+    return Rules(
+        tz=ZoneInfo(sos.timezone),
+        one_off_min=sos.one_off_min,
+        one_off_max=sos.one_off_max,
+        daily_cap=sos.daily_cap,
+        monthly_cap=sos.monthly_cap,
+        monthly_min=sos.monthly_min,
+        monthly_max=sos.monthly_max,
+        confirm_window=timedelta(hours=sos.confirm_hours),
+        expired_grace_months=sos.expired_grace_months,
+        validity=tuple(sorted((step.from_amount, step.days) for step in sos.validity)),
+        monthly_run_at=sos.monthly_run_at,
+        password_length=pw.length,
+        password_valid=timedelta(hours=pw.valid_hours),
+        password_per_hour=pw.per_hour,
+        password_per_day=pw.per_day,
+    )
+
+
+@dataclass
+class App:
+    config: Config
+    db: Database
+    service: Service
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+async def build(config: Config, *, migrate: bool | None = None) -> App:
+    """Open the database (migrating it first unless told not to) and wire the service."""
+    if migrate if migrate is not None else config.database.apply_migrations:
+        await upgrade(config.database.url)
+    db = open_database(
+        config.database.url,
+        batch_size=config.database.batch_size,
+        busy_timeout=config.database.busy_timeout,
+        pool_size=config.database.pool_size,
+    )
+    service = Service(
+        db,
+        rules_from(config),
+        load_sealer(config.security.secret_key, config.security.key_file),
+        redelivery_window=timedelta(seconds=config.smpp.redelivery_window),
+        reply_validity=timedelta(seconds=config.smpp.reply_validity),
+        scrypt_n=config.password.scrypt_n,
+    )
+    return App(config, db, service)

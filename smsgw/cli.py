@@ -1,0 +1,283 @@
+"""The ``smsgw`` command line (SPEC §9). Every error is one line on stderr and a non-zero exit.
+
+Exit codes: 0 success; 1 a negative answer (``password check``) or an internal
+error; 2 bad usage, bad input or bad configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from .config import Config, ConfigError, load_config
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+
+class Failure(Exception):
+    """A user-facing error: printed as one line, exit status ``code``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    raise Failure(message, code)
+
+
+def _config(ctx: click.Context) -> Config:
+    obj = ctx.find_root().obj
+    if obj.get("config") is None:
+        try:
+            obj["config"] = load_config(obj["config_path"])
+        except ConfigError as exc:
+            _fail(str(exc))
+    return obj["config"]  # type: ignore[no-any-return]
+
+
+def _run(ctx: click.Context, work: Callable[[Any], Awaitable[T]], *, migrate: bool | None = None) -> T:
+    """Build the app from the config, run ``work(app)``, close the app."""
+    from .bootstrap import build
+
+    config = _config(ctx)
+
+    async def main() -> T:
+        app = await build(config, migrate=migrate)
+        try:
+            return await work(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(main())
+
+
+class _Group(click.Group):
+    """Turns every exception into one line on stderr: no traceback reaches the user."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Failure as exc:
+            click.echo(f"smsgw: {exc}", err=True)
+            ctx.exit(exc.code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("smsgw: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:
+            click.echo(f"smsgw: {_describe(exc)}", err=True)
+            ctx.exit(1)
+
+
+def _describe(exc: BaseException) -> str:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, OperationalError | DBAPIError):
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return f"database error: {detail}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename or ''}".rstrip(": ")
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"internal error: {type(exc).__name__}{': ' + text if text else ''}"
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    default="config.toml",
+    show_default=True,
+    metavar="PATH",
+    help="The configuration file.",
+)
+@click.version_option(package_name="smsgw", prog_name="smsgw")
+@click.pass_context
+def main(ctx: click.Context, config_path: str) -> None:
+    """smsgw: the SMS command gateway for My LMT password (1640) and SOS-SMS (1643)."""
+    ctx.obj = {"config_path": config_path, "config": None}
+
+
+# --- db ---------------------------------------------------------------------------
+
+
+@main.group(cls=_Group)
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply every pending migration (also done when the gateway starts)."""
+    from .db.migrate import upgrade
+
+    config = _config(ctx)
+    revision = asyncio.run(upgrade(config.database.url))
+    click.echo(f"database at revision {revision}")
+
+
+# --- subscribers ------------------------------------------------------------------
+
+
+@main.group(cls=_Group)
+def subscribers() -> None:
+    """The subscriber directory."""
+
+
+@subscribers.command("import")
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
+    """Upsert subscribers from a CSV file; any bad row and nothing is imported.
+
+    Header: msisdn,kind,status,customer_type,sos_sms_allowed,language,email,karte_expires_on,balance
+    """
+    from .importer import read_subscribers_file
+    from .subscriber_import import import_subscribers
+
+    try:
+        data = sys.stdin.buffer.read() if str(csv_file) == "-" else csv_file.read_bytes()
+    except FileNotFoundError:
+        _fail(f"{csv_file}: file not found")
+    except OSError as exc:
+        _fail(f"{csv_file}: cannot read: {exc.strerror}")
+    report = read_subscribers_file(data)
+    for warning in report.warnings:
+        click.echo(f"smsgw: {csv_file}: {warning}", err=True)
+    if report.error_count:
+        for error in report.errors:
+            click.echo(f"{csv_file}: {error}", err=True)
+        more = report.error_count - len(report.errors)
+        if more > 0:
+            click.echo(f"{csv_file}: … and {more} more bad rows", err=True)
+        _fail(f"{csv_file}: {report.error_count} bad row(s); nothing imported")
+    count = _run(ctx, lambda app: import_subscribers(app, report.subscribers))
+    click.echo(f"imported {count} subscriber(s)")
+
+
+# --- billing ----------------------------------------------------------------------
+
+
+def _month(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise click.BadParameter(f"expected YYYY-MM, e.g. 2026-11 (got {value!r})")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected a date YYYY-MM-DD, e.g. 2026-11-30 (got {value!r})") from None
+
+
+@main.group(cls=_Group)
+def billing() -> None:
+    """Invoice charges."""
+
+
+@billing.command("export")
+@click.option("--month", required=True, callback=_month, metavar="YYYY-MM", help="Riga calendar month.")
+@click.pass_context
+def billing_export(ctx: click.Context, month: tuple[int, int]) -> None:
+    """Write the month's charges as CSV on stdout: charged_at,sender,karte,amount,kind."""
+    from .billing import csv_lines, month_range
+    from .db.ledger import charges_in
+
+    async def work(app: Any) -> None:
+        start, end = month_range(*month, app.service.rules.tz)
+        rows = await app.db.read(lambda uow: charges_in(uow.sql, start, end))
+        for chunk in csv_lines(rows, app.service.rules.tz):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+    _run(ctx, work)
+
+
+# --- monthly ----------------------------------------------------------------------
+
+
+@main.group(cls=_Group)
+def monthly() -> None:
+    """Monthly top-ups."""
+
+
+@monthly.command("run")
+@click.option("--date", "run_date", required=True, callback=_date, metavar="YYYY-MM-DD")
+@click.pass_context
+def monthly_run(ctx: click.Context, run_date: date) -> None:
+    """Execute the monthly top-ups due on DATE (a no-op unless it is a month's last day, or if they ran)."""
+    from handlers.rules import is_last_day_of_month
+
+    if not is_last_day_of_month(run_date):
+        click.echo(f"{run_date.isoformat()} is not the last day of its month: nothing to do")
+        return
+    counts = _run(ctx, lambda app: app.service.run_monthly(run_date))
+    if not counts:
+        click.echo(f"no monthly top-ups due on {run_date.isoformat()}")
+        return
+    for outcome, count in sorted(counts.items()):
+        click.echo(f"{outcome}: {count}")
+
+
+# --- password -----------------------------------------------------------------------
+
+
+@main.group(cls=_Group)
+def password() -> None:
+    """My LMT temporary passwords."""
+
+
+@password.command("check")
+@click.argument("msisdn")
+@click.pass_context
+def password_check(ctx: click.Context, msisdn: str) -> None:
+    """Read a password on stdin; exit 0 and consume it if it is MSISDN's valid temporary password, else 1."""
+    secret = sys.stdin.readline().rstrip("\r\n")
+    ok = _run(ctx, lambda app: app.service.check_password(msisdn, secret))
+    if ok:
+        click.echo("valid: the temporary password is now used")
+        return
+    click.echo("invalid", err=True)
+    ctx.exit(1)
+
+
+# --- mo -------------------------------------------------------------------------------
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
+@main.command("mo")
+@click.argument("source", metavar="FROM")
+@click.argument("destination", metavar="TO")
+@click.argument("text", metavar="TEXT")
+@click.pass_context
+def mo(ctx: click.Context, source: str, destination: str, text: str) -> None:
+    """Process one MO without an SMSC and print the replies it queued: to<TAB>from<TAB>text."""
+    from .service import InboundMo
+
+    async def work(app: Any) -> Any:
+        now = datetime.now(UTC)
+        return await app.service.handle_mo(
+            InboundMo(source.strip(), destination.strip(), text, now), recognise_redelivery=False
+        )
+
+    result = _run(ctx, work)
+    for reply in result.replies:
+        click.echo(f"{reply.to}\t{result.source}\t{_escape(reply.text)}")

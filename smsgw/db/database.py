@@ -1,0 +1,129 @@
+"""The database: units of work on SQLite (embedded default) or PostgreSQL (scale-out).
+
+``write(work)`` runs ``work(uow)`` in one transaction and returns its result
+after the commit; ``read(work)`` runs it without writing. On SQLite, writes go
+through one writer thread that group-commits (``sqlite_writer``) and reads go
+through aiosqlite; on PostgreSQL both go through asyncpg, and a write that
+fails with a serialization failure or a deadlock (SQLSTATE 40001, 40P01) is
+retried from the start with a jittered backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .sql import AsyncSql
+from .sqlite_writer import SqliteWriter
+from .uow import SqlUnitOfWork
+
+__all__ = ["Database", "PostgresDatabase", "SqliteDatabase", "open_database"]
+
+T = TypeVar("T")
+Work = Callable[[SqlUnitOfWork], Awaitable[T]]
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+class Database:
+    url: str
+    dialect: str
+
+    async def write(self, work: Work[T]) -> T:
+        raise NotImplementedError
+
+    async def read(self, work: Work[T]) -> T:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+def _sqlite_pragmas(busy_timeout_ms: int, *, writer: bool) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if writer:
+            dbapi_connection.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        if writer:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return on_connect
+
+
+class SqliteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, url: str, *, batch_size: int = 64, busy_timeout: float = 10.0) -> None:
+        self.url = url
+        timeout_ms = int(busy_timeout * 1000)
+        sync_url = url.replace("sqlite+aiosqlite://", "sqlite+pysqlite://", 1)
+        self._sync_engine = create_engine(sync_url, connect_args={"check_same_thread": False})
+        event.listen(self._sync_engine, "connect", _sqlite_pragmas(timeout_ms, writer=True))
+        event.listen(self._sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        self._read_engine = create_async_engine(url)
+        event.listen(self._read_engine.sync_engine, "connect", _sqlite_pragmas(timeout_ms, writer=False))
+        self.writer = SqliteWriter(self._sync_engine, batch_size=batch_size)
+
+    async def write(self, work: Work[T]) -> T:
+        return await self.writer.submit(work)  # type: ignore[no-any-return]
+
+    async def read(self, work: Work[T]) -> T:
+        async with self._read_engine.connect() as conn:
+            return await work(SqlUnitOfWork(AsyncSql(conn)))
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.writer.stop)
+        self._sync_engine.dispose()
+        await self._read_engine.dispose()
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    orig = error.orig
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_retries: int = 8) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        self._max_retries = max_retries
+        self.retries = 0
+
+    async def write(self, work: Work[T]) -> T:
+        for attempt in range(self._max_retries + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    return await work(SqlUnitOfWork(AsyncSql(conn)))
+            except DBAPIError as error:
+                if _sqlstate(error) not in _RETRYABLE_SQLSTATES or attempt == self._max_retries:
+                    raise
+                self.retries += 1
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    async def read(self, work: Work[T]) -> T:
+        async with self.engine.connect() as conn:
+            return await work(SqlUnitOfWork(AsyncSql(conn)))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_database(url: str, *, batch_size: int = 64, busy_timeout: float = 10.0, pool_size: int = 10) -> Database:
+    if url.startswith("sqlite+aiosqlite://"):
+        return SqliteDatabase(url, batch_size=batch_size, busy_timeout=busy_timeout)
+    if url.startswith("postgresql+asyncpg://"):
+        return PostgresDatabase(url, pool_size=pool_size)
+    raise ValueError(f"unsupported database URL scheme: {url.split('://')[0]}")

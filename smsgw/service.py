@@ -1,0 +1,235 @@
+"""The service's entry points, independent of SMPP: one MO in, one unit of work.
+
+``Service.handle_mo`` is what the SMPP hook calls for every complete MO (and
+what ``smsgw mo`` calls without an SMSC). In ONE transaction it recognises a
+redelivery (answered from the record, nothing applied again), records the MO,
+runs the command's handler, writes its effects and queues the replies in the
+outbox. It returns after the commit, so an acknowledgement sent after it
+returns never precedes the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from grammar import (
+    PASSWORD_SHORT_CODE,
+    SOS_SHORT_CODE,
+    CancelMonthly,
+    Command,
+    Confirm,
+    ParseError,
+    Problem,
+    RequestMonthly,
+    ResetPassword,
+    TopUp,
+    normalize_msisdn,
+    parse,
+)
+from handlers import HANDLERS, Context, Outgoing, Refusal, Reply, Rules, Silence
+from handlers.credentials import TemporaryPassword, new_temporary_password
+from handlers.model import Language
+from handlers.password import check_temporary_password
+from handlers.replies import reply_to_parse_error, reply_to_refusal
+
+from .db.database import Database
+from .db.messages import MoRecord, QueuedMessage, fingerprint
+from .db.uow import SqlUnitOfWork
+from .sealing import SEALED_PLACEHOLDER, Sealer
+
+__all__ = ["InboundMo", "MoResult", "Service"]
+
+
+#: Commands whose repetition would repeat an effect: only these are matched by fingerprint.
+_EFFECTFUL = (TopUp, RequestMonthly, Confirm, CancelMonthly, ResetPassword)
+
+
+def new_mo_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMo:
+    """One complete MO as the SMSC delivered it (parts already joined)."""
+
+    source: str
+    destination: str
+    text: str
+    received_at: datetime
+    smsc_ref: str | None = None
+    data_coding: int = 0
+    id: str = field(default_factory=new_mo_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MoResult:
+    mo_id: str
+    outcome: str
+    command: str | None
+    replies: tuple[Outgoing, ...] = ()
+    source: str = ""  # the short code the replies come from
+    redelivery: bool = False
+
+
+def _replyable(sender: str) -> bool:
+    digits = sender.removeprefix("+")
+    return digits.isdigit() and 3 <= len(digits) <= 15
+
+
+class Service:
+    def __init__(
+        self,
+        db: Database,
+        rules: Rules,
+        sealer: Sealer,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        redelivery_window: timedelta = timedelta(minutes=5),
+        reply_validity: timedelta = timedelta(hours=24),
+        scrypt_n: int = 2**14,
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.sealer = sealer
+        self.clock = clock
+        self.redelivery_window = redelivery_window
+        self.reply_validity = reply_validity
+        self.scrypt_n = scrypt_n
+
+    # --- MOs -------------------------------------------------------------------
+
+    async def handle_mo(self, mo: InboundMo, *, recognise_redelivery: bool = True) -> MoResult:
+        """Run one MO's unit of work; returns after its commit.
+
+        A redelivery is recognised by the SMSC's message id when it sent one, or
+        else — for commands with effects only — by the same source, destination,
+        data_coding and text within ``redelivery_window``; it is answered from the
+        record (acknowledged, nothing applied or queued again). Read-only commands
+        (status, help, mistakes) are simply answered again. ``smsgw mo`` passes
+        ``recognise_redelivery=False``: each call there is a new message.
+        """
+        sender = normalize_msisdn(mo.source) or mo.source
+        command: Command | None = None
+        problem: ParseError | None = None
+        try:
+            command = parse(mo.text, mo.destination)
+        except ParseError as error:
+            problem = error
+        password: TemporaryPassword | None = None
+        if isinstance(command, ResetPassword):
+            password = await asyncio.to_thread(new_temporary_password, self.rules.password_length, n=self.scrypt_n)
+        now = self.clock()
+        fp = fingerprint(mo.source, mo.destination, mo.data_coding, mo.text)
+
+        async def unit(uow: SqlUnitOfWork) -> MoResult:
+            if recognise_redelivery and (mo.smsc_ref or isinstance(command, _EFFECTFUL)):
+                since = mo.received_at - self.redelivery_window
+                earlier = await uow.messages.find_redelivery(mo.smsc_ref, fp, since)
+                if earlier is not None:
+                    return MoResult(earlier[0], earlier[1], None, source=mo.destination, redelivery=True)
+            ctx = Context(sender, now, uow, self.rules, new_password=lambda: _prepared(password), mo_id=mo.id)
+            reply = await self._decide(command, problem, mo.destination, ctx)
+            if not _replyable(sender):
+                reply = Reply(reply.outcome)
+            await uow.messages.add(
+                MoRecord(
+                    id=mo.id,
+                    source=mo.source,
+                    destination=mo.destination,
+                    text=mo.text,
+                    data_coding=mo.data_coding,
+                    smsc_ref=mo.smsc_ref,
+                    fingerprint=fp,
+                    received_at=mo.received_at,
+                    processed_at=now,
+                    command=None if command is None else type(command).__name__,
+                    outcome=reply.outcome,
+                )
+            )
+            await self._queue(uow, reply.messages, mo.destination, mo.id, now)
+            name = None if command is None else type(command).__name__
+            return MoResult(mo.id, reply.outcome, name, reply.messages, mo.destination)
+
+        return await self.db.write(unit)
+
+    async def _decide(
+        self, command: Command | None, problem: ParseError | None, short_code: str, ctx: Context
+    ) -> Reply:
+        if problem is not None:
+            if problem.problem is Problem.UNKNOWN_SERVICE:
+                return Reply("unknown_service")
+            subscriber = await ctx.uow.subscribers.get(ctx.sender)
+            if subscriber is None and short_code == PASSWORD_SHORT_CODE:
+                return Reply("password_unknown_number")
+            lang = subscriber.language if subscriber is not None else Language.LV
+            return reply_to_parse_error(problem, short_code, ctx.sender, lang)
+        assert command is not None
+        try:
+            return await HANDLERS[type(command)](command, ctx)
+        except Silence as silence:
+            return Reply(silence.outcome)
+        except Refusal as refusal:
+            subscriber = await ctx.uow.subscribers.get(ctx.sender)
+            lang = subscriber.language if subscriber is not None else Language.LV
+            return reply_to_refusal(refusal, ctx.sender, lang)
+
+    async def _queue(
+        self, uow: SqlUnitOfWork, messages: tuple[Outgoing, ...], source: str, mo_id: str | None, now: datetime
+    ) -> None:
+        queued = [
+            QueuedMessage(source, m.to, SEALED_PLACEHOLDER, self.sealer.seal(m.text))
+            if m.sensitive
+            else QueuedMessage(source, m.to, m.text, None)
+            for m in messages
+        ]
+        await uow.messages.queue(queued, mo_id=mo_id, at=now, expires_at=now + self.reply_validity)
+
+    # --- monthly top-ups ----------------------------------------------------------
+
+    async def run_monthly(self, run_date: date) -> dict[str, int]:
+        """Execute the monthly orders due on ``run_date``; a no-op unless it is a month's last day.
+
+        Returns a count per outcome. Safe to repeat and to run from several
+        instances at once: each order runs at most once per month.
+        """
+        from handlers.monthly_run import execute
+        from handlers.rules import is_last_day_of_month, month_key
+
+        if not is_last_day_of_month(run_date):
+            return {}
+        tz = self.rules.tz
+        charge_at = datetime.combine(run_date, self.rules.monthly_run_at, tzinfo=tz).astimezone(UTC)
+        end_of_day = datetime.combine(run_date + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(UTC)
+        month = month_key(run_date)
+        orders = await self.db.read(lambda uow: uow.orders.due(month, end_of_day))
+        counts: dict[str, int] = {}
+        for order in orders:
+
+            async def unit(uow: SqlUnitOfWork, order=order) -> Reply:
+                ctx = Context(order.sender, charge_at, uow, self.rules)
+                reply = await execute(order, run_date, ctx)
+                await self._queue(uow, reply.messages, SOS_SHORT_CODE, None, self.clock())
+                return reply
+
+            reply = await self.db.write(unit)
+            counts[reply.outcome] = counts.get(reply.outcome, 0) + 1
+        return counts
+
+    # --- the portal's password check ---------------------------------------------
+
+    async def check_password(self, msisdn: str, password: str) -> bool:
+        number = normalize_msisdn(msisdn)
+        if number is None:
+            return False
+        now = self.clock()
+        return await self.db.write(lambda uow: check_temporary_password(number, password, uow=uow, now=now))
+
+
+def _prepared(password: TemporaryPassword | None) -> TemporaryPassword:
+    if password is None:
+        raise RuntimeError("no temporary password was prepared for this command")
+    return password
