@@ -65,7 +65,8 @@ async def handle(cmd: ResetPassword, ctx: Context) -> Reply:
 async def check_temporary_password(msisdn: str, password: str, *, uow: UnitOfWork, now: datetime) -> bool:
     """True, and the password is consumed, if ``password`` is ``msisdn``'s valid temporary one.
 
-    Using it makes it the current My LMT password (the subscriber then sets a new one in the portal).
+    It works exactly once. Using it retires the current My LMT password (until then
+    the current one kept working); the subscriber sets a new one in the portal.
     """
     stored = await uow.passwords.temporary(msisdn)
     if stored is None:
@@ -75,7 +76,9 @@ async def check_temporary_password(msisdn: str, password: str, *, uow: UnitOfWor
         return False
     if not await uow.passwords.mark_used(msisdn, now):
         return False
-    await uow.subscribers.set_portal_password(msisdn, password_hash)
+    # The login with the temporary password ends the old password; the portal then
+    # has the subscriber choose a new one (set_portal_password with its hash).
+    await uow.subscribers.set_portal_password(msisdn, None)
     return True
 
 

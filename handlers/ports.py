@@ -34,8 +34,8 @@ class Subscribers(Protocol):
     async def credit_karte(self, msisdn: str, amount: Decimal, expires_on: date | None) -> None:
         """Add ``amount`` to the Karte's balance and set its new expiry date."""
 
-    async def set_portal_password(self, msisdn: str, password_hash: str) -> None:
-        """Make ``password_hash`` the subscriber's current My LMT password."""
+    async def set_portal_password(self, msisdn: str, password_hash: str | None) -> None:
+        """Make ``password_hash`` the subscriber's current My LMT password (None: no password)."""
 
     async def portal_password(self, msisdn: str) -> str | None:
         """The current My LMT password hash, if any."""
@@ -123,12 +123,18 @@ class EmailQueue(Protocol):
 
 
 class UnitOfWork(Protocol):
-    subscribers: Subscribers
-    ledger: Ledger
-    pending: PendingRequests
-    orders: MonthlyOrders
-    passwords: PasswordStore
-    emails: EmailQueue
+    @property
+    def subscribers(self) -> Subscribers: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def pending(self) -> PendingRequests: ...
+    @property
+    def orders(self) -> MonthlyOrders: ...
+    @property
+    def passwords(self) -> PasswordStore: ...
+    @property
+    def emails(self) -> EmailQueue: ...
 
 
 Msisdns = Sequence[str]

@@ -203,7 +203,7 @@ TEMPLATES: dict[str, dict[Language, str]] = {
         _EN: '"{token}" is not an amount in euros (at most 2 decimals). Example: {example}. Help: HELP',
     },
     "parse_extra_words": {
-        _LV: 'Lieks "{token}": vienā īsziņā tikai viena LMT Karte. Piemērs: {example}',
+        _LV: 'Lieks "{token}": vienā īsziņā tikai viena LMT Karte. Piemērs: {example}. Palīdzība: HELP',
         _EN: 'Unexpected "{token}": one LMT Karte per message. Example: {example}. Help: HELP',
     },
     # --- 1640 My LMT password ---
@@ -287,16 +287,22 @@ def example(keyword: str | None, lang: Language) -> str:
     return EXAMPLES.get(keyword, EXAMPLES[None])[lang]
 
 
-_GSM_EXTENSION_ASCII = frozenset("^{}\\[~]|")
+_GSM_EXTENSION_ASCII = frozenset("^{}\\[~]|\f")
+#: The ASCII characters GSM 03.38 has (basic or extension): all printable ones but the backtick.
+_GSM_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F) if chr(c) != "`") | frozenset("\n\r\f")
 
 
 def fits_two_parts(text: str) -> bool:
     """A conservative check that ``text`` fits two concatenated SMS parts.
 
-    ASCII text is GSM 03.38 (153 septets a part, extension characters counting
-    two); anything else is taken as UCS-2 (67 units a part). The exact encoder
-    lives at the edge (``smsgw.sms``); the template tests check both agree.
+    Text made of GSM 03.38 ASCII characters is GSM (153 septets a part, extension
+    characters counting two); anything else is taken as UCS-2 (67 units a part).
+    Two parts have one boundary, where an escape or surrogate pair that would
+    straddle it moves whole to the second part: at most one unit lost. The exact
+    encoder lives at the edge (``smsgw.sms``); the template tests check they agree.
     """
-    if text.isascii():
-        return len(text) + sum(1 for ch in text if ch in _GSM_EXTENSION_ASCII) <= 2 * 153
-    return len(text.encode("utf-16-be")) // 2 <= 2 * 67
+    if all(ch in _GSM_ASCII for ch in text):
+        escapes = sum(1 for ch in text if ch in _GSM_EXTENSION_ASCII)
+        return len(text) + escapes <= 2 * 153 - (1 if escapes else 0)
+    units = len(text.encode("utf-16-be", "surrogatepass")) // 2
+    return units <= 2 * 67 - (1 if units > len(text) else 0)

@@ -10,6 +10,7 @@ bad row is reported with its line number and then nothing is imported.
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import re
 from collections.abc import Iterable
@@ -51,12 +52,12 @@ class ImportReport:
             self.errors.append(f"line {line}: {message}")
 
 
-def _choice(value: str, enum: type, name: str, default: str | None = None) -> object:
+def _choice(value: str, kind: type[enum.StrEnum], name: str, default: str | None = None) -> object:
     text = value.strip().lower() or (default or "")
     try:
-        return enum(text)
+        return kind(text)
     except ValueError:
-        allowed = " or ".join(member.value for member in enum)
+        allowed = " or ".join(member.value for member in kind)
         raise ValueError(f"{name} must be {allowed} (got {value.strip()!r})") from None
 
 

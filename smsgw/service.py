@@ -32,7 +32,7 @@ from grammar import (
 )
 from handlers import HANDLERS, Context, Outgoing, Refusal, Reply, Rules, Silence
 from handlers.credentials import TemporaryPassword, new_temporary_password
-from handlers.model import Language
+from handlers.model import Language, MonthlyOrder
 from handlers.password import check_temporary_password
 from handlers.replies import reply_to_parse_error, reply_to_refusal
 
@@ -209,7 +209,7 @@ class Service:
         counts: dict[str, int] = {}
         for order in orders:
 
-            async def unit(uow: SqlUnitOfWork, order=order) -> Reply:
+            async def unit(uow: SqlUnitOfWork, order: MonthlyOrder = order) -> Reply:
                 ctx = Context(order.sender, charge_at, uow, self.rules)
                 reply = await execute(order, run_date, ctx)
                 await self._queue(uow, reply.messages, SOS_SHORT_CODE, None, self.clock())

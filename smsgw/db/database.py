@@ -2,10 +2,11 @@
 
 ``write(work)`` runs ``work(uow)`` in one transaction and returns its result
 after the commit; ``read(work)`` runs it without writing. On SQLite, writes go
-through one writer thread that group-commits (``sqlite_writer``) and reads go
-through aiosqlite; on PostgreSQL both go through asyncpg, and a write that
-fails with a serialization failure or a deadlock (SQLSTATE 40001, 40P01) is
-retried from the start with a jittered backoff.
+through one writer thread that group-commits (``sqlite_writer``, on the stdlib
+driver with our compiled-statement executor) and reads go through aiosqlite;
+on PostgreSQL both go through asyncpg, and a write that fails with a
+serialization failure or a deadlock (SQLSTATE 40001, 40P01) is retried from the
+start with a jittered backoff.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -45,14 +46,10 @@ class Database:
         raise NotImplementedError
 
 
-def _sqlite_pragmas(busy_timeout_ms: int, *, writer: bool) -> Callable[[Any, Any], None]:
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        if writer:
-            dbapi_connection.isolation_level = None  # we issue BEGIN IMMEDIATE ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        if writer:
-            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
@@ -66,13 +63,12 @@ class SqliteDatabase(Database):
     def __init__(self, url: str, *, batch_size: int = 64, busy_timeout: float = 10.0) -> None:
         self.url = url
         timeout_ms = int(busy_timeout * 1000)
-        sync_url = url.replace("sqlite+aiosqlite://", "sqlite+pysqlite://", 1)
-        self._sync_engine = create_engine(sync_url, connect_args={"check_same_thread": False})
-        event.listen(self._sync_engine, "connect", _sqlite_pragmas(timeout_ms, writer=True))
-        event.listen(self._sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        self.path = make_url(url).database or ""
+        if not self.path or self.path == ":memory:":
+            raise ValueError("the SQLite database must be a file (sqlite+aiosqlite:///PATH)")
         self._read_engine = create_async_engine(url)
-        event.listen(self._read_engine.sync_engine, "connect", _sqlite_pragmas(timeout_ms, writer=False))
-        self.writer = SqliteWriter(self._sync_engine, batch_size=batch_size)
+        event.listen(self._read_engine.sync_engine, "connect", _sqlite_pragmas(timeout_ms))
+        self.writer = SqliteWriter(self.path, batch_size=batch_size, busy_timeout=busy_timeout)
 
     async def write(self, work: Work[T]) -> T:
         return await self.writer.submit(work)  # type: ignore[no-any-return]
@@ -83,7 +79,6 @@ class SqliteDatabase(Database):
 
     async def close(self) -> None:
         await asyncio.to_thread(self.writer.stop)
-        self._sync_engine.dispose()
         await self._read_engine.dispose()
 
 

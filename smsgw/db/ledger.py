@@ -72,7 +72,7 @@ class SqlLedger:
             },
         )
         assert row is not None
-        return LedgerTotals(euros(row[0]), euros(row[1]))
+        return LedgerTotals(euros(row[0]), euros(row[1]))  # type: ignore[misc]
 
     async def add(
         self,

@@ -72,7 +72,7 @@ class SqlSubscribers:
         }
         await self._sql.run(_CREDIT, params)
 
-    async def set_portal_password(self, msisdn: str, password_hash: str) -> None:
+    async def set_portal_password(self, msisdn: str, password_hash: str | None) -> None:
         await self._sql.run(_SET_PASSWORD, {"p_msisdn": msisdn, "p_hash": password_hash})
 
     async def portal_password(self, msisdn: str) -> str | None:

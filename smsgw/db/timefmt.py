@@ -7,16 +7,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 __all__ = ["cents", "day", "euros", "parse_day", "parse_ts", "ts"]
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+@lru_cache(maxsize=4096)
 def ts(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC instant")
-    return instant.astimezone(UTC).strftime(_FORMAT)
+    u = instant.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
+    )
 
 
 def parse_ts(text: str) -> datetime:

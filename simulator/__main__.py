@@ -1,0 +1,7 @@
+"""`python -m simulator` = `smsc-sim`."""
+
+from __future__ import annotations
+
+from .cli import main
+
+main()

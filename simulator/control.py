@@ -1,0 +1,291 @@
+"""The HTTP control API (JSON) that testers, the CLI and benchmarks drive.
+
+GET    /api/health                      {"ok": true}
+GET    /api/status                      binds, counters, queue, faults, MT cursor
+GET    /api/binds                       the connections and their state
+POST   /api/mo                          inject an MO, or a JSON array of them:
+                                        {source, destination, text, encoding?, split?}
+GET    /api/mo/{id}                     one MO and its delivery state
+GET    /api/mt?cursor=&source=&destination=&wait=&limit=   MTs (long poll with wait)
+GET    /api/traffic/{number}            MOs and MTs from or to a number
+GET|POST|DELETE /api/faults             list / add / clear; a fault is
+                                        {kind, count?, seconds?, ratio?, delay?, seed?}
+POST   /api/drop                        {"bind": id} or {"all": true}
+GET|POST|PUT|DELETE /api/receipts       rules: list / add one first / replace all / clear
+POST   /api/load                        {messages: [{source, destination, text}], window}
+GET    /api/load                        the bulk load's figures
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from .faults import FaultError
+from .receipts import ReceiptRule
+from .store import MtRecord
+from .text import TextError
+
+if TYPE_CHECKING:
+    from .server import Simulator
+
+__all__ = ["make_app"]
+
+SIM: web.AppKey[Simulator] = web.AppKey("sim")
+M = TypeVar("M")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class MoIn(BaseModel):
+    source: str
+    destination: str
+    text: str
+    encoding: Literal["auto", "gsm", "ucs2", "latin1"] = "auto"
+    split: Literal["udh8", "udh16", "sar", "payload"] = "udh8"
+
+
+_MO_LIST = TypeAdapter(list[MoIn])
+
+
+class FaultIn(BaseModel):
+    kind: str
+    count: int | None = None
+    seconds: float | None = None
+    ratio: float | None = None
+    delay: float | None = None
+    seed: int | None = None
+
+
+class DropIn(BaseModel):
+    bind: int | None = None
+    all: bool = False
+
+
+class RuleIn(BaseModel):
+    pattern: str = Field(min_length=1)
+    status: str = "DELIVRD"
+    delay: float = 0.0
+
+
+class RulesIn(BaseModel):
+    rules: list[RuleIn]
+
+
+class LoadMessage(BaseModel):
+    source: str
+    destination: str
+    text: str
+
+
+class LoadIn(BaseModel):
+    messages: list[LoadMessage] = Field(min_length=1, max_length=2_000_000)
+    window: int = Field(10, ge=1, le=1_000_000)
+
+
+class _BadRequest(Exception):
+    pass
+
+
+class MtWaiter:
+    """Wakes long-polling readers when an MT is recorded."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._waiting = 0
+
+    def notify(self, mt: MtRecord) -> None:
+        if self._waiting:
+            self._event.set()
+            self._event = asyncio.Event()
+
+    async def wait(self, seconds: float) -> None:
+        event = self._event
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiting -= 1
+
+
+async def _parse(request: web.Request, model: type[M] | TypeAdapter[M]) -> M:
+    try:
+        adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+        return adapter.validate_json(await request.read() or b"{}")
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise _BadRequest(f"{where}: {first['msg']}") from None
+
+
+def _query_float(request: web.Request, name: str, default: float, high: float) -> float:
+    raw = request.query.get(name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError:
+        raise _BadRequest(f"{name} must be a number") from None
+    return min(max(value, 0.0), high)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except (_BadRequest, TextError, FaultError, ValueError) as err:
+        return web.json_response({"error": str(err)}, status=400)
+
+
+def make_app(sim: Simulator) -> web.Application:
+    app = web.Application(middlewares=[_errors], client_max_size=256 * 1024 * 1024)
+    app[SIM] = sim
+    waiter = MtWaiter()
+    sim.core.store.listeners.append(waiter.notify)
+    core = sim.core
+    routes = web.RouteTableDef()
+
+    @routes.get("/api/health")
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    @routes.get("/api/status")
+    async def status(request: web.Request) -> web.Response:
+        now = time.time()
+        return web.json_response(
+            {
+                "binds": [b.to_json() for b in core.binds.values()],
+                "receivers": core.router.receivers,
+                "queued": core.router.queued,
+                "mt_cursor": core.store.next_cursor,
+                "counters": dict(core.counters),
+                "faults": [f.to_json(now) for f in core.faults.active(now)],
+            }
+        )
+
+    @routes.get("/api/binds")
+    async def binds(request: web.Request) -> web.Response:
+        return web.json_response({"binds": [b.to_json() for b in core.binds.values()]})
+
+    @routes.post("/api/mo")
+    async def inject(request: web.Request) -> web.Response:
+        raw = await request.read()
+        many = raw.lstrip().startswith(b"[")
+        batch = await _parse(request, _MO_LIST) if many else [await _parse(request, MoIn)]
+        now, cursor = time.time(), core.store.next_cursor
+        for mo_in in batch:  # validate them all before queueing any
+            core.mos.check(mo_in.source, mo_in.destination, mo_in.text)
+        records = [
+            core.inject_mo(m.source, m.destination, m.text, now, encoding=m.encoding, split=m.split).to_json()
+            for m in batch
+        ]
+        extra = {"cursor": cursor, "receivers": core.router.receivers}
+        reply = {"mos": records, **extra} if many else {**records[0], **extra}
+        return web.json_response(reply, status=201)
+
+    @routes.get("/api/mo/{id}")
+    async def mo(request: web.Request) -> web.Response:
+        record = core.store.get_mo(request.match_info["id"])
+        if record is None:
+            return web.json_response({"error": "no such MO"}, status=404)
+        return web.json_response(record.to_json())
+
+    @routes.get("/api/mt")
+    async def mts(request: web.Request) -> web.Response:
+        try:
+            cursor = int(request.query.get("cursor", "-1"))
+            limit = max(1, min(int(request.query.get("limit", "1000")), 10000))
+        except ValueError:
+            raise _BadRequest("cursor and limit must be integers") from None
+        if cursor < 0:
+            cursor = core.store.next_cursor
+        source = request.query.get("source") or None
+        destination = request.query.get("destination") or None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _query_float(request, "wait", 0.0, 300.0)
+        while True:
+            found, next_cursor = core.store.mts_since(cursor, source, destination, limit)
+            remaining = deadline - loop.time()
+            if found or remaining <= 0:
+                return web.json_response({"mts": [m.to_json() for m in found], "cursor": next_cursor})
+            await waiter.wait(remaining)
+
+    @routes.get("/api/traffic/{number}")
+    async def traffic(request: web.Request) -> web.Response:
+        number = request.match_info["number"]
+        records = [r.to_json() for r in core.store.traffic(number)]
+        return web.json_response({"number": number, "traffic": records})
+
+    @routes.get("/api/faults")
+    async def faults(request: web.Request) -> web.Response:
+        now = time.time()
+        return web.json_response({"faults": [f.to_json(now) for f in core.faults.active(now)]})
+
+    @routes.post("/api/faults")
+    async def add_fault(request: web.Request) -> web.Response:
+        body = await _parse(request, FaultIn)
+        now = time.time()
+        fault = core.faults.add(
+            body.kind,
+            now=now,
+            count=body.count,
+            seconds=body.seconds,
+            ratio=body.ratio,
+            delay=body.delay,
+            seed=body.seed,
+        )
+        return web.json_response(fault.to_json(now), status=201)
+
+    @routes.delete("/api/faults")
+    async def clear_faults(request: web.Request) -> web.Response:
+        return web.json_response({"cleared": core.faults.clear()})
+
+    @routes.post("/api/drop")
+    async def drop(request: web.Request) -> web.Response:
+        body = await _parse(request, DropIn)
+        if body.bind is None and not body.all:
+            raise _BadRequest('give "bind": ID or "all": true')
+        dropped = core.drop(None if body.all else body.bind, time.time())
+        return web.json_response({"dropped": dropped})
+
+    @routes.get("/api/receipts")
+    async def rules(request: web.Request) -> web.Response:
+        return web.json_response({"rules": core.rules.to_json()})
+
+    @routes.post("/api/receipts")
+    async def add_rule(request: web.Request) -> web.Response:
+        body = await _parse(request, RuleIn)
+        core.rules.add(ReceiptRule(body.pattern, body.status.upper(), body.delay))
+        return web.json_response({"rules": core.rules.to_json()}, status=201)
+
+    @routes.put("/api/receipts")
+    async def replace_rules(request: web.Request) -> web.Response:
+        body = await _parse(request, RulesIn)
+        new = [ReceiptRule(r.pattern, r.status.upper(), r.delay) for r in body.rules]
+        core.rules.replace(new)
+        return web.json_response({"rules": core.rules.to_json()})
+
+    @routes.delete("/api/receipts")
+    async def clear_rules(request: web.Request) -> web.Response:
+        core.rules.replace([])
+        return web.json_response({"rules": []})
+
+    @routes.post("/api/load")
+    async def start_load(request: web.Request) -> web.Response:
+        body = await _parse(request, LoadIn)
+        messages = [(m.source, m.destination, m.text) for m in body.messages]
+        core.start_load(messages, body.window, time.time())
+        return web.json_response({"total": len(messages), "window": body.window}, status=202)
+
+    @routes.get("/api/load")
+    async def load_figures(request: web.Request) -> web.Response:
+        if core.load is None:
+            return web.json_response({"error": "no load has been started"}, status=404)
+        return web.json_response(core.load.figures(time.time()))
+
+    app.add_routes(routes)
+    return app

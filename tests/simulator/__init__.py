@@ -1,0 +1,3 @@
+"""Tests of the SMSC simulator (`simulator/`)."""
+
+from __future__ import annotations
