@@ -108,6 +108,27 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.obj = {"config_path": config_path, "config": None}
 
 
+# --- run / demo -----------------------------------------------------------------------
+
+
+@main.command("run")
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the gateway: bind to [smpp] and serve until SIGTERM/SIGINT, then shut down cleanly."""
+    from .cli_run import run_gateway
+
+    run_gateway(_config(ctx))
+
+
+@main.command("demo")
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """A first look: start the SMSC simulator and the gateway together, with demo subscribers."""
+    from .cli_run import demo_command
+
+    demo_command(_config(ctx), ctx.find_root().obj["config_path"])
+
+
 # --- db ---------------------------------------------------------------------------
 
 

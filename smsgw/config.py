@@ -51,7 +51,7 @@ class SmppConfig(_Section):
     window: int = Field(default=10, ge=1, le=1000)
     mo_window: int = Field(default=32, ge=1, le=1000)
     submit_timeout: float = Field(default=15.0, gt=0)
-    redelivery_window: float = Field(default=300.0, ge=0)
+    redelivery_window: float = Field(default=86400.0, ge=0)
     mo_message_id_tag: int = Field(default=0, ge=0, le=0xFFFF)
     reply_validity: float = Field(default=86400.0, gt=0)
     registered_delivery: bool = True

@@ -19,14 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 from grammar import (
     PASSWORD_SHORT_CODE,
     SOS_SHORT_CODE,
-    CancelMonthly,
     Command,
-    Confirm,
     ParseError,
     Problem,
-    RequestMonthly,
     ResetPassword,
-    TopUp,
     normalize_msisdn,
     parse,
 )
@@ -38,14 +34,11 @@ from handlers.replies import reply_to_parse_error, reply_to_refusal
 
 from .db.database import Database
 from .db.messages import MoRecord, QueuedMessage, fingerprint
+from .db.mo_parts import MoPart, PartSet
 from .db.uow import SqlUnitOfWork
 from .sealing import SEALED_PLACEHOLDER, Sealer
 
 __all__ = ["InboundMo", "MoResult", "Service"]
-
-
-#: Commands whose repetition would repeat an effect: only these are matched by fingerprint.
-_EFFECTFUL = (TopUp, RequestMonthly, Confirm, CancelMonthly, ResetPassword)
 
 
 def new_mo_id() -> str:
@@ -88,7 +81,7 @@ class Service:
         sealer: Sealer,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        redelivery_window: timedelta = timedelta(minutes=5),
+        redelivery_window: timedelta = timedelta(hours=24),
         reply_validity: timedelta = timedelta(hours=24),
         scrypt_n: int = 2**14,
     ) -> None:
@@ -102,15 +95,39 @@ class Service:
 
     # --- MOs -------------------------------------------------------------------
 
-    async def handle_mo(self, mo: InboundMo, *, recognise_redelivery: bool = True) -> MoResult:
+    async def handle_mo_part(self, part: MoPart) -> MoResult | None:
+        """Store one part of a long MO; when it completes the message, process the whole.
+
+        Returns None while parts are missing (the part is stored: it may be
+        acknowledged) or when the message was processed already (a redelivered part).
+        """
+        processed, complete = await self.db.write(lambda uow: uow.mo_parts.add(part))
+        if processed or complete is None:
+            return None
+        mo = InboundMo(part.source, part.destination, complete.text, complete.received_at, None, complete.data_coding)
+        return await self.handle_mo(mo, parts=complete)
+
+    async def recover(self) -> int:
+        """Process long MOs whose parts were all stored but not processed (a crash in between)."""
+        sets = await self.db.read(lambda uow: uow.mo_parts.complete_sets())
+        for found in sets:
+            mo = InboundMo(found.source, found.destination, found.text, found.received_at, None, found.data_coding)
+            await self.handle_mo(mo, parts=found)
+        return len(sets)
+
+    async def handle_mo(
+        self, mo: InboundMo, *, recognise_redelivery: bool = True, parts: PartSet | None = None
+    ) -> MoResult:
         """Run one MO's unit of work; returns after its commit.
 
         A redelivery is recognised by the SMSC's message id when it sent one, or
-        else — for commands with effects only — by the same source, destination,
-        data_coding and text within ``redelivery_window``; it is answered from the
-        record (acknowledged, nothing applied or queued again). Read-only commands
-        (status, help, mistakes) are simply answered again. ``smsgw mo`` passes
-        ``recognise_redelivery=False``: each call there is a new message.
+        else by the same source, destination, data_coding and text within
+        ``redelivery_window`` as an MO whose acknowledgement the SMSC never
+        confirmed (only those can be redelivered: see ``smsgw.gateway.acks``); it
+        is answered from the record (acknowledged, nothing applied or queued
+        again). A subscriber who repeats a text after we know the first one was
+        acknowledged is simply served again. ``smsgw mo`` passes
+        ``recognise_redelivery=False``: each call there is a new, acknowledged message.
         """
         sender = normalize_msisdn(mo.source) or mo.source
         command: Command | None = None
@@ -126,7 +143,9 @@ class Service:
         fp = fingerprint(mo.source, mo.destination, mo.data_coding, mo.text)
 
         async def unit(uow: SqlUnitOfWork) -> MoResult:
-            if recognise_redelivery and (mo.smsc_ref or isinstance(command, _EFFECTFUL)):
+            if parts is not None and not await uow.mo_parts.mark_processed(parts, mo.id):
+                return MoResult(mo.id, "redelivered_part", None, source=mo.destination, redelivery=True)
+            if recognise_redelivery:
                 since = mo.received_at - self.redelivery_window
                 earlier = await uow.messages.find_redelivery(mo.smsc_ref, fp, since)
                 if earlier is not None:
@@ -148,6 +167,7 @@ class Service:
                     processed_at=now,
                     command=None if command is None else type(command).__name__,
                     outcome=reply.outcome,
+                    acked=not recognise_redelivery,
                 )
             )
             await self._queue(uow, reply.messages, mo.destination, mo.id, now)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from .schema import mo_messages, outbox
 from .sql import Sql
@@ -36,6 +36,7 @@ class MoRecord:
     processed_at: datetime
     command: str | None
     outcome: str
+    acked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +50,16 @@ class QueuedMessage:
 _BY_REF = select(mo_messages.c.id, mo_messages.c.outcome).where(mo_messages.c.smsc_ref == bindparam("p_ref"))
 _BY_FINGERPRINT = (
     select(mo_messages.c.id, mo_messages.c.outcome)
-    .where(mo_messages.c.fingerprint == bindparam("p_fp"), mo_messages.c.received_at >= bindparam("p_since"))
+    .where(
+        mo_messages.c.fingerprint == bindparam("p_fp"),
+        mo_messages.c.received_at >= bindparam("p_since"),
+        mo_messages.c.acked == bindparam("p_false"),
+    )
     .order_by(mo_messages.c.received_at.desc())
     .limit(1)
 )
 _ADD_MO = insert(mo_messages)
+_CONFIRM = update(mo_messages).where(mo_messages.c.id == bindparam("p_id")).values(acked=True)
 _QUEUE = insert(outbox)
 _REPLIES = (
     select(outbox.c.destination, outbox.c.source, outbox.c.text, outbox.c.sealed)
@@ -67,11 +73,12 @@ class SqlMessages:
         self._sql = sql
 
     async def find_redelivery(self, smsc_ref: str | None, fp: str, since: datetime) -> tuple[str, str] | None:
-        """(id, outcome) of the MO this one repeats: same SMSC id, or else same fingerprint since ``since``."""
+        """(id, outcome) of the MO this one repeats: the same SMSC id, or else the same
+        fingerprint since ``since`` on an MO whose acknowledgement the SMSC never confirmed."""
         if smsc_ref:
             row = await self._sql.row(_BY_REF, {"p_ref": smsc_ref})
         else:
-            row = await self._sql.row(_BY_FINGERPRINT, {"p_fp": fp, "p_since": ts(since)})
+            row = await self._sql.row(_BY_FINGERPRINT, {"p_fp": fp, "p_since": ts(since), "p_false": False})
         return None if row is None else (row.id, row.outcome)
 
     async def add(self, mo: MoRecord) -> None:
@@ -89,8 +96,14 @@ class SqlMessages:
                 "processed_at": ts(mo.processed_at),
                 "command": mo.command,
                 "outcome": mo.outcome,
+                "acked": mo.acked,
             },
         )
+
+    async def confirm_acks(self, mo_ids: Sequence[str]) -> None:
+        """The SMSC received our deliver_sm_resp for these MOs: it will not redeliver them."""
+        if mo_ids:
+            await self._sql.run(_CONFIRM, [{"p_id": mo_id} for mo_id in mo_ids])
 
     async def queue(
         self, messages: Sequence[QueuedMessage], *, mo_id: str | None, at: datetime, expires_at: datetime

@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 __all__ = [
     "charges",
+    "early_receipts",
     "email_outbox",
     "metadata",
     "mo_messages",
@@ -85,6 +86,9 @@ mo_messages = Table(
     Column("processed_at", String(_TS), nullable=False),
     Column("command", String(32)),
     Column("outcome", String(64), nullable=False),
+    # Set once the SMSC is known to have received our deliver_sm_resp; only MOs
+    # without it can be redelivered, so only they are matched by fingerprint.
+    Column("acked", Boolean, nullable=False),
     Index(None, "fingerprint", "received_at"),
     Index(None, "smsc_ref", unique=True),
 )
@@ -102,6 +106,7 @@ mo_parts = Table(
     Column("data_coding", Integer, nullable=False),
     Column("text", Text, nullable=False),
     Column("received_at", String(_TS), nullable=False),
+    Column("mo_id", String(32)),  # set when the complete message was processed
     UniqueConstraint("source", "destination", "reference", "total", "sequence"),
 )
 
@@ -236,5 +241,14 @@ mt_parts = Table(
     Column("state", String(16), nullable=False),
     Column("updated_at", String(_TS), nullable=False),
     Index(None, "smsc_message_id"),
-    Index(None, "outbox_id"),
+    UniqueConstraint("outbox_id", "part_no"),
+)
+
+# Delivery receipts that arrived before their submit_sm_resp was stored.
+early_receipts = Table(
+    "early_receipts",
+    metadata,
+    Column("smsc_message_id", String(80), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("received_at", String(_TS), nullable=False),
 )

@@ -31,6 +31,8 @@ class _Prepared:
 
     def __init__(self, stmt: Executable, keys: tuple[str, ...] | None) -> None:
         compiled = stmt.compile(dialect=_DIALECT, column_keys=list(keys) if keys else None)  # type: ignore[attr-defined]
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("IN (…) needs per-call rendering, which this executor does not do: use or_(…)")
         self.sql: str = compiled.string
         self.order: tuple[str, ...] = tuple(compiled.positiontup or ())
         self.defaults: dict[str, Any] = dict(compiled.params)

@@ -19,9 +19,7 @@ def ts(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC instant")
     u = instant.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
-    )
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
 
 
 def parse_ts(text: str) -> datetime:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .ledger import SqlLedger
 from .messages import SqlMessages
+from .mo_parts import SqlMoParts
 from .orders import SqlMonthlyOrders, SqlPendingRequests
+from .outbox import SqlOutbox
 from .passwords import SqlEmailQueue, SqlPasswordStore
 from .sql import Sql
 from .subscribers import SqlSubscribers
@@ -28,3 +30,5 @@ class SqlUnitOfWork:
         self.passwords = SqlPasswordStore(sql)
         self.emails = SqlEmailQueue(sql)
         self.messages = SqlMessages(sql)
+        self.outbox = SqlOutbox(sql)
+        self.mo_parts = SqlMoParts(sql)

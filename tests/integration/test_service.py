@@ -94,10 +94,23 @@ async def test_a_redelivery_without_id_is_recognised_within_the_window_only(harn
     assert await _count(harness, schema.topups) == 2
 
 
-async def test_read_only_commands_are_answered_again_when_repeated(harness: Harness) -> None:
+async def test_a_repeat_after_the_smsc_confirmed_our_ack_is_a_new_message(harness: Harness) -> None:
+    first = await harness.mo("37120000001", "V 29000001 5")
+    unconfirmed = await harness.mo("37120000001", "V 29000001 5")
+    assert unconfirmed.redelivery and unconfirmed.replies == ()
+    await harness.db.write(lambda uow: uow.messages.confirm_acks([first.mo_id]))
+    again = await harness.mo("37120000001", "V 29000001 5")
+    assert not again.redelivery and again.outcome == "topup_applied" and again.replies
+    assert await _count(harness, schema.topups) == 2
+
+
+async def test_read_only_commands_are_answered_from_the_record_too(harness: Harness) -> None:
     first = await harness.mo("37120000001", "S")
     second = await harness.mo("37120000001", "S")
-    assert not second.redelivery and second.replies and second.mo_id != first.mo_id
+    assert second.redelivery and second.mo_id == first.mo_id
+    await harness.db.write(lambda uow: uow.messages.confirm_acks([first.mo_id]))
+    third = await harness.mo("37120000001", "S")
+    assert not third.redelivery and third.replies and third.mo_id != first.mo_id
 
 
 async def test_monthly_order_runs_once_on_the_last_day_even_when_run_twice(harness: Harness) -> None:

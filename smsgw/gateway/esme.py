@@ -1,0 +1,211 @@
+"""The gateway's ESME: aiosmpplib's, with the inbound and outbound paths replaced.
+
+aiosmpplib keeps what it does well: the TCP connection, the bind (``connect``),
+the reconnect loop (``start``, with our jittered backoff) and enquire_link
+keep-alives. Its serial read loop is replaced (it acknowledges one deliver_sm at
+a time, nacks data codings it cannot decode and dies on vendor-specific
+statuses; see ../shared/NOTES.md), and so is its sender (no window, characters
+counted instead of septets, an O(n) correlator): ``_receive_data`` decodes with
+our codec and hands deliver_sm to :class:`Inbound`, ``_dequeue_messages`` runs
+our :class:`Sender`. ``shutdown`` waits for the unbind_resp that the library's
+``stop`` does not wait for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import structlog
+from aiosmpplib import ESME, BindMode
+from aiosmpplib.state import SmppError, SmppSessionState
+
+from ..config import SmppConfig
+from ..smpp import pdu as smpp
+from .acks import AckTracker
+from .inbound import Inbound
+from .library import JitteredBackoff, NullCorrelator
+from .outbound import Sender
+
+__all__ = ["GatewayEsme"]
+
+log = structlog.get_logger("smsgw.smpp")
+
+_MAX_PDU = 70_000  # message_payload can carry 64 KiB
+
+
+class GatewayEsme(ESME):
+    def __init__(
+        self,
+        config: SmppConfig,
+        *,
+        inbound: Inbound,
+        outbound: Sender,
+        acks: AckTracker,
+        log_handler: logging.Handler | None = None,
+        events: Any = None,
+    ) -> None:
+        super().__init__(
+            smsc_host=config.host,
+            smsc_port=config.port,
+            system_id=config.system_id,
+            password=config.password,
+            system_type=config.system_type,
+            bind_mode=BindMode.TRANSCEIVER,
+            enquire_link_interval=float(config.enquire_link_interval),
+            socket_timeout=float(config.socket_timeout),
+            log_handler=log_handler,
+            log_level="WARNING",
+            correlator=NullCorrelator(),
+            retry_timer=JitteredBackoff(config.reconnect_min, config.reconnect_max),
+        )
+        self.inbound = inbound
+        self.outbound = outbound
+        self.acks = acks
+        self.events = events
+        self._unbind_resp = asyncio.Event()
+        self.binds = 0
+
+    # --- what Inbound and Sender use ---------------------------------------------------
+
+    def write_pdu(self, data: bytes) -> bool:
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            return False
+        writer.write(data)
+        return True
+
+    def next_sequence(self) -> int:
+        return self.sequence_generator.next_sequence()
+
+    def peek_sequence(self) -> int:
+        """The sequence number the next request will get."""
+        return self.sequence_generator.sequence_num + 1
+
+    def probe(self) -> None:
+        """An enquire_link now: its response shows the SMSC has read everything we wrote before it."""
+        if self.bound:
+            self.write_pdu(smpp.enquire_link(self.next_sequence()))
+
+    @property
+    def bound(self) -> bool:
+        return self._session_state == self.bind_mode.session_state
+
+    # --- connection ---------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        try:
+            await super().connect()
+        except SmppError as error:
+            log.error(
+                "smpp_bind_refused",
+                status=error.command_status.name,
+                host=self.smsc_host,
+                port=self.smsc_port,
+                system_id=self.system_id,
+                hint="check [smpp] system_id and password (SMSGW_SMPP_PASSWORD)",
+            )
+            self._emit("bind_refused", error.command_status.name)
+            raise
+        except (OSError, TimeoutError) as error:
+            log.warning(
+                "smpp_connect_failed",
+                host=self.smsc_host,
+                port=self.smsc_port,
+                error=str(error) or type(error).__name__,
+            )
+            raise
+        self.binds += 1
+        self._unbind_resp.clear()
+        log.info("smpp_bound", host=self.smsc_host, port=self.smsc_port, system_id=self.system_id, binds=self.binds)
+        self._emit("bound", self.binds)
+        self.outbound.notify()
+
+    def _emit(self, event: str, value: Any = None) -> None:
+        if self.events is not None:
+            self.events(event, value)
+
+    async def _read_frame(self) -> tuple[smpp.Header, bytes]:
+        assert self._reader is not None
+        header = smpp.parse_header(await self._reader.readexactly(16))
+        if not 16 <= header.length <= _MAX_PDU:
+            raise ValueError(f"command_length {header.length} out of range")
+        body = await self._reader.readexactly(header.length - 16) if header.length > 16 else b""
+        return header, body
+
+    async def _receive_data(self) -> bytes | None:
+        """Read PDUs until the link ends; never lets a bad PDU take the session down."""
+        try:
+            while True:
+                header, body = await self._read_frame()
+                self._data_received.set()
+                command = header.command_id
+                if command == smpp.DELIVER_SM:
+                    await self.inbound.accept(self, header, body)
+                elif command == smpp.SUBMIT_SM_RESP or command == smpp.GENERIC_NACK:
+                    self.acks.answered(header.sequence)
+                    if not self.outbound.on_response(header, body) and command == smpp.GENERIC_NACK:
+                        log.warning("generic_nack", status=smpp.status_name(header.status), sequence=header.sequence)
+                elif command == smpp.ENQUIRE_LINK:
+                    self.write_pdu(smpp.enquire_link_resp(header.sequence))
+                elif command == smpp.ENQUIRE_LINK_RESP:
+                    self.acks.answered(header.sequence)
+                elif command == smpp.UNBIND:
+                    log.warning("smpp_unbind_by_smsc", action="reconnect")
+                    self.write_pdu(smpp.unbind_resp(header.sequence))
+                    self._emit("unbound", "smsc")
+                    return None
+                elif command == smpp.UNBIND_RESP:
+                    self.acks.answered(header.sequence)  # the unbind came after every response we wrote
+                    self._unbind_resp.set()
+                    return None
+                elif command & 0x80000000:
+                    log.warning("unexpected_response", command_id=hex(command), sequence=header.sequence)
+                else:
+                    log.warning("unknown_command", command_id=hex(command), sequence=header.sequence)
+                    self.write_pdu(smpp.generic_nack(header.sequence, smpp.ESME_RINVCMDID))
+        except (asyncio.IncompleteReadError, ConnectionError) as error:
+            log.warning("smpp_link_lost", error=type(error).__name__)
+            self._emit("link_lost", None)
+            return None
+        except ValueError as error:
+            log.error("smpp_bad_pdu", error=str(error), action="reconnect")
+            self._emit("link_lost", None)
+            return None
+        finally:
+            self.acks.link_lost()
+
+    async def _dequeue_messages(self) -> dict[str, Any]:
+        try:
+            await self.outbound.serve(self)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbound_loop_failed", action="reconnect")
+        return {"reason": "sender stopped"}
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop taking MOs, finish in-flight work, unbind and wait for unbind_resp."""
+        await self.inbound.drain(timeout)
+        await self.outbound.drain(timeout)
+        self._is_shutting_down = True
+        if self.bound:
+            self._unbind_resp.clear()
+            if self.write_pdu(smpp.unbind(self.next_sequence())):
+                try:
+                    await asyncio.wait_for(self._unbind_resp.wait(), timeout=5.0)
+                    log.info("smpp_unbound")
+                except TimeoutError:
+                    log.warning("smpp_unbind_resp_missing", waited=5.0)
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            writer.close()
+        self._session_state = SmppSessionState.CLOSED
+        self._bound.clear()
+        try:
+            await asyncio.wait_for(self._shut_down.wait(), timeout=5.0)
+        except TimeoutError:
+            pass

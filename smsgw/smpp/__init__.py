@@ -1,0 +1,1 @@
+"""The gateway's own SMPP 3.4 PDU codec (aiosmpplib's inbound decoding is defective: see NOTES.md)."""
