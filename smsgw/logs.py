@@ -439,7 +439,7 @@ def _library_fields(data: dict[str, Any]) -> dict[str, Any]:
             fields[f"{key}_len"] = len(value) if isinstance(value, str | list | dict) else None
         else:
             fields[f"lib_{key}" if key in _RESERVED else key] = _reduce(value)
-    return fields  # masked even where no processor runs
+    return {k: _clean(k, v, False) for k, v in fields.items()}  # masked even where no processor runs
 
 
 def _unparsed(tail: str) -> dict[str, Any]:

@@ -1,0 +1,261 @@
+"""End-to-end harness: the real simulator and the real gateway as processes on 127.0.0.1.
+
+``Stack`` writes a config into a temporary folder (fresh SQLite file, free ports),
+starts ``python -m simulator serve`` and ``smsgw run`` as subprocesses, and gives
+tests what a tester has: inject MOs and read the MTs through the simulator's
+control API, run ``smsgw`` commands on the same configuration, signal or kill
+the gateway, and read its JSON log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+__all__ = ["Stack", "free_port", "subscribers_csv"]
+
+HEADER = "msisdn,kind,status,customer_type,sos_sms_allowed,language,email,karte_expires_on,balance"
+SMSGW = str(Path(sys.executable).with_name("smsgw"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def subscribers_csv(rows: Iterable[str]) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+DEMO = [
+    "37120000001,postpaid,active,private,false,lv,,,",
+    "37120000002,postpaid,active,private,false,en,anna@example.com,,",
+    "37120000003,postpaid,active,legal,false,lv,,,",
+    "37120000004,postpaid,active,legal,true,lv,,,",
+    "37120000005,postpaid,cancelled,private,false,lv,,,",
+    "37129000001,karte,active,private,false,lv,,2027-12-31,2.50",
+    "37129000002,karte,active,private,false,en,,2027-12-31,0.00",
+    "37129000003,karte,cancelled,private,false,lv,,2027-12-31,0.00",
+]
+
+
+class Stack:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        smpp: dict[str, Any] | None = None,
+        simulator: dict[str, Any] | None = None,
+        database_url: str | None = None,
+        extra: str = "",
+    ) -> None:
+        self.folder = folder
+        self.smpp_port = free_port()
+        self.sim_http = free_port()
+        self.ops_port = free_port()
+        self.db_path = folder / "gw.db"
+        self.database_url = database_url or f"sqlite+aiosqlite:///{self.db_path}"
+        self.config = folder / "config.toml"
+        smpp_extra = {"enquire_link_interval": 5.0, "submit_timeout": 3.0, **(smpp or {})}
+        sim_extra = {"record_file": "", "mo_redelivery_timeout": 3.0, "mo_retry_delay": 1.0, **(simulator or {})}
+        self.config.write_text(
+            "[smpp]\n"
+            f'host = "127.0.0.1"\nport = {self.smpp_port}\nsystem_id = "smsgw"\npassword = "demo1234"\n'
+            + "".join(f"{k} = {_toml(v)}\n" for k, v in smpp_extra.items())
+            + f'[http]\nhost = "127.0.0.1"\nport = {self.ops_port}\n'
+            + f'[database]\nurl = "{self.database_url}"\n'
+            + f'[security]\nkey_file = "{folder / "gw.key"}"\n'
+            + '[password]\nscrypt_n = 1024\n[logging]\nformat = "json"\nlevel = "info"\n'
+            + f'[simulator]\nhost = "127.0.0.1"\nport = {self.smpp_port}\nsystem_id = "smsgw"\npassword = "demo1234"\n'
+            + f"http_port = {self.sim_http}\n"
+            + "".join(f"{k} = {_toml(v)}\n" for k, v in sim_extra.items())
+            + extra,
+            encoding="utf-8",
+        )
+        self.simulator: subprocess.Popen[bytes] | None = None
+        self.gateway: subprocess.Popen[bytes] | None = None
+        self.gateway_logs: list[Path] = []
+        self.base = f"http://127.0.0.1:{self.sim_http}"
+        self._session: aiohttp.ClientSession | None = None
+
+    # --- processes -----------------------------------------------------------------------
+
+    def start_simulator(self) -> None:
+        log = open(self.folder / "simulator.log", "ab")
+        self.simulator = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--config", str(self.config), "serve"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+        )
+        _wait_http(f"{self.base}/api/health", self.simulator)
+
+    def start_gateway(self, *, wait_bound: bool = True) -> subprocess.Popen[bytes]:
+        path = self.folder / f"gateway-{len(self.gateway_logs) + 1}.log"
+        self.gateway_logs.append(path)
+        log = open(path, "ab")
+        self.gateway = subprocess.Popen(
+            [SMSGW, "--config", str(self.config), "run"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        if wait_bound:
+            self.wait_for_binds(1)
+        return self.gateway
+
+    def wait_for_binds(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.gateway is not None and self.gateway.poll() is not None:
+                raise AssertionError(f"the gateway exited with {self.gateway.returncode}:\n{self.log_text()[-3000:]}")
+            if len(self.get("/api/binds")["binds"]) == count:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"expected {count} binds within {timeout} s:\n{self.log_text()[-3000:]}")
+
+    def kill_gateway(self, sig: int = signal.SIGKILL) -> int:
+        assert self.gateway is not None
+        self.gateway.send_signal(sig)
+        return self.gateway.wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in (self.gateway, self.simulator):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+    # --- the gateway's command line and log -------------------------------------------------
+
+    def smsgw(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [SMSGW, "--config", str(self.config), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=self.folder,
+            timeout=120,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"smsgw {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+        return proc
+
+    def import_subscribers(self, rows: Iterable[str]) -> None:
+        path = self.folder / "subscribers.csv"
+        path.write_text(subscribers_csv(rows), encoding="utf-8")
+        self.smsgw("subscribers", "import", str(path))
+
+    def billing(self, month: str | None = None) -> list[dict[str, str]]:
+        month = month or time.strftime("%Y-%m")
+        return list(csv.DictReader(io.StringIO(self.smsgw("billing", "export", "--month", month).stdout)))
+
+    def log_text(self) -> str:
+        return "".join(p.read_text(encoding="utf-8", errors="replace") for p in self.gateway_logs if p.exists())
+
+    def log_events(self) -> list[dict[str, Any]]:
+        events = []
+        for line in self.log_text().splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+        return events
+
+    # --- the simulator's control API ---------------------------------------------------------
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        import urllib.parse
+        import urllib.request
+
+        query = ("?" + urllib.parse.urlencode(params)) if params else ""
+        with urllib.request.urlopen(self.base + path + query, timeout=30) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def post(self, path: str, body: Any, method: str = "POST") -> dict[str, Any]:
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.base + path,
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def cursor(self) -> int:
+        return int(self.get("/api/mt", cursor=-1)["cursor"])
+
+    def send(self, source: str, text: str, destination: str = "1643", **options: str) -> int:
+        """Inject an MO; returns the MT cursor from before it, to read its replies from."""
+        reply = self.post("/api/mo", {"source": source, "destination": destination, "text": text, **options})
+        return int(reply["cursor"])
+
+    def mts(self, cursor: int, *, wait: float = 0.0) -> tuple[list[dict[str, Any]], int]:
+        data = self.get("/api/mt", cursor=cursor, wait=wait)
+        return data["mts"], int(data["cursor"])
+
+    def replies(
+        self, cursor: int, *, expect: int, to: str | None = None, timeout: float = 15.0
+    ) -> list[dict[str, Any]]:
+        """MTs from ``cursor`` on, until ``expect`` of them (addressed to ``to``, if given) arrived."""
+        found: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch, cursor = self.mts(cursor, wait=min(1.0, max(0.0, deadline - time.monotonic())))
+            found.extend(m for m in batch if to is None or m["destination"] == to)
+            if len(found) >= expect:
+                return found
+        raise AssertionError(f"expected {expect} MTs{' to ' + to if to else ''}, got {found}")
+
+    def converse(
+        self, source: str, text: str, destination: str = "1643", *, expect: int = 1, timeout: float = 15.0
+    ) -> list[str]:
+        """Send one MO and return the texts of the replies to its sender (waits for ``expect``)."""
+        cursor = self.send(source, text, destination)
+        return [m["text"] for m in self.replies(cursor, expect=expect, to=source, timeout=timeout)]
+
+    def silence(self, source: str, cursor: int, seconds: float = 1.5) -> None:
+        time.sleep(seconds)
+        batch, _ = self.mts(cursor)
+        assert [m for m in batch if m["destination"] == source] == [], batch
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"process exited with {process.returncode} before {url} answered")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
