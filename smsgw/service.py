@@ -95,7 +95,7 @@ class Service:
 
     # --- MOs -------------------------------------------------------------------
 
-    async def handle_mo_part(self, part: MoPart) -> MoResult | None:
+    async def handle_mo_part(self, part: MoPart, *, mo_id: str | None = None) -> MoResult | None:
         """Store one part of a long MO; when it completes the message, process the whole.
 
         Returns None while parts are missing (the part is stored: it may be
@@ -104,7 +104,15 @@ class Service:
         processed, complete = await self.db.write(lambda uow: uow.mo_parts.add(part))
         if processed or complete is None:
             return None
-        mo = InboundMo(part.source, part.destination, complete.text, complete.received_at, None, complete.data_coding)
+        mo = InboundMo(
+            part.source,
+            part.destination,
+            complete.text,
+            complete.received_at,
+            None,
+            complete.data_coding,
+            mo_id or new_mo_id(),
+        )
         return await self.handle_mo(mo, parts=complete)
 
     async def recover(self) -> int:

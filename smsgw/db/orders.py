@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from handlers.model import MonthlyOrder, PendingRequest
@@ -24,6 +24,7 @@ _GET_PENDING = select(pending.c.karte, pending.c.amount_cents, pending.c.request
 _DELETE_PENDING = delete(pending).where(pending.c.sender == bindparam("p_sender"))
 _DELETE_OLD_PENDING = delete(pending).where(pending.c.requested_at < bindparam("p_cutoff"))
 _INSERT_PENDING = insert(pending)
+_COUNT_PENDING = select(func.count()).select_from(pending)
 
 
 class SqlPendingRequests:
@@ -53,6 +54,9 @@ class SqlPendingRequests:
 
     async def delete_older_than(self, cutoff: datetime) -> int:
         return await self._sql.run(_DELETE_OLD_PENDING, {"p_cutoff": ts(cutoff)})
+
+    async def count(self) -> int:
+        return int(await self._sql.value(_COUNT_PENDING) or 0)
 
 
 _ORDER_COLUMNS = (orders.c.id, orders.c.sender, orders.c.karte, orders.c.amount_cents, orders.c.last_month)

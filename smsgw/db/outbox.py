@@ -131,7 +131,7 @@ _PART_RECEIPT = (
     .returning(mt_parts.c.outbox_id)
 )
 _PART_STATES = select(mt_parts.c.state).where(mt_parts.c.outbox_id == bindparam("p_id"))
-_REPLY_PARTS = select(outbox.c.parts, outbox.c.state).where(outbox.c.id == bindparam("p_id"))
+_REPLY_PARTS = select(outbox.c.parts, outbox.c.state, outbox.c.mo_id).where(outbox.c.id == bindparam("p_id"))
 _SET_STATE = (
     update(outbox)
     .where(outbox.c.id == bindparam("p_id"), or_(outbox.c.state == "submitted", outbox.c.state == "sending"))
@@ -215,26 +215,32 @@ class SqlOutbox:
     async def fail(self, outbox_id: int, state: str, error: str, now: datetime) -> None:
         await self._sql.run(_FAIL, {"p_id": outbox_id, "p_state": state, "p_now": ts(now), "p_error": error[:200]})
 
-    async def receipt(self, message_ids: Sequence[str], state: str, now: datetime) -> int | None:
-        """Apply a receipt to the part with one of ``message_ids``; the reply id, or None if no part has it."""
+    async def receipt(self, message_ids: Sequence[str], state: str, now: datetime) -> tuple[int, str | None] | None:
+        """Apply a receipt to the part with one of ``message_ids``.
+
+        Returns (reply id, MO id) of the reply it belongs to, or None if no part has that id.
+        """
         when = ts(now)
         for message_id in message_ids:
             found = await self._sql.row(_PART_RECEIPT, {"p_mid": message_id, "p_state": state, "p_now": when})
             if found is not None:
-                await self._settle(found.outbox_id, when)
-                return int(found.outbox_id)
+                mo_id = await self._settle(found.outbox_id, when)
+                return int(found.outbox_id), mo_id
         return None
 
-    async def _settle(self, outbox_id: int, when: str) -> None:
+    async def _settle(self, outbox_id: int, when: str) -> str | None:
         reply = await self._sql.row(_REPLY_PARTS, {"p_id": outbox_id})
+        if reply is None:
+            return None
         states = [row.state for row in await self._sql.rows(_PART_STATES, {"p_id": outbox_id})]
-        if reply is None or reply.parts is None or len(states) < reply.parts:
-            return
+        if reply.parts is None or len(states) < reply.parts:
+            return reply.mo_id  # type: ignore[no-any-return]
         failed = [s for s in states if s not in ("submitted", "delivered")]
         if failed:
             await self._sql.run(_SET_STATE, {"p_id": outbox_id, "p_state": failed[0], "p_now": when})
         elif all(s == "delivered" for s in states):
             await self._sql.run(_SET_STATE, {"p_id": outbox_id, "p_state": "delivered", "p_now": when})
+        return reply.mo_id  # type: ignore[no-any-return]
 
     async def keep_early_receipt(self, message_id: str, state: str, now: datetime) -> None:
         dialect_insert = postgresql.insert if self._sql.dialect == "postgresql" else sqlite.insert

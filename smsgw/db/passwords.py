@@ -1,4 +1,4 @@
-"""Temporary password hashes, the request log behind the rate limit, and the e-mail queue."""
+"""Temporary password hashes and the request log behind the rate limit."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from .schema import email_outbox, password_requests, temporary_passwords
+from .schema import password_requests, temporary_passwords
 from .sql import Sql
 from .timefmt import parse_ts, ts
 
-__all__ = ["SqlEmailQueue", "SqlPasswordStore"]
+__all__ = ["SqlPasswordStore"]
 
 _RECENT = (
     select(password_requests.c.requested_at, password_requests.c.outcome)
@@ -59,26 +59,3 @@ class SqlPasswordStore:
 
     async def mark_used(self, msisdn: str, at: datetime) -> bool:
         return await self._sql.run(_USE, {"p_msisdn": msisdn, "p_at": ts(at)}) == 1
-
-
-_QUEUE_EMAIL = insert(email_outbox)
-
-
-class SqlEmailQueue:
-    def __init__(self, sql: Sql) -> None:
-        self._sql = sql
-
-    async def queue(self, to: str, subject: str, body: str, at: datetime) -> None:
-        when = ts(at)
-        await self._sql.run(
-            _QUEUE_EMAIL,
-            {
-                "recipient": to,
-                "subject": subject,
-                "body": body,
-                "state": "queued",
-                "attempts": 0,
-                "next_attempt_at": when,
-                "created_at": when,
-            },
-        )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from .emails import SqlEmailQueue
 from .ledger import SqlLedger
 from .messages import SqlMessages
 from .mo_parts import SqlMoParts
 from .orders import SqlMonthlyOrders, SqlPendingRequests
 from .outbox import SqlOutbox
-from .passwords import SqlEmailQueue, SqlPasswordStore
+from .passwords import SqlPasswordStore
 from .sql import Sql
 from .subscribers import SqlSubscribers
 

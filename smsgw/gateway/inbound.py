@@ -19,7 +19,8 @@ from typing import Any, Protocol
 import structlog
 
 from ..db.mo_parts import MoPart
-from ..service import InboundMo, MoResult, Service
+from ..logs import bind_mo
+from ..service import InboundMo, MoResult, Service, new_mo_id
 from ..smpp import pdu as smpp
 from .acks import AckTracker
 from .receipts import Receipts
@@ -113,6 +114,8 @@ class Inbound:
 
     async def _mo(self, pdu: smpp.DeliverSm, started: float) -> str | None:
         now = self._clock()
+        mo_id = new_mo_id()
+        bind_mo(mo_id)  # this task's context: every line about this MO carries its id
         concat = pdu.concat
         smsc_ref = pdu.tlv_text(self._mo_id_tag) if self._mo_id_tag else None
         result: MoResult | None
@@ -127,12 +130,14 @@ class Inbound:
                 pdu.text,
                 now,
             )
-            result = await self._service.handle_mo_part(part)
+            result = await self._service.handle_mo_part(part, mo_id=mo_id)
             if result is None:
                 log.info("mo_part_stored", part=concat.sequence, total=concat.total)
                 return None
         else:
-            mo = InboundMo(pdu.source_addr, pdu.destination_addr, pdu.text, now, smsc_ref or None, pdu.data_coding)
+            mo = InboundMo(
+                pdu.source_addr, pdu.destination_addr, pdu.text, now, smsc_ref or None, pdu.data_coding, mo_id
+            )
             result = await self._service.handle_mo(mo)
         if self._on_result is not None:
             self._on_result(result, time.perf_counter() - started)

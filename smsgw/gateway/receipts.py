@@ -40,6 +40,7 @@ class Receipts:
         self.applied = 0
         self.early = 0
         self.unknown = 0
+        self.by_stat: dict[str, int] = {}
 
     async def handle(self, pdu: smpp.DeliverSm) -> None:
         receipt = smpp.parse_receipt(pdu)
@@ -47,7 +48,9 @@ class Receipts:
             log.warning("receipt_without_message_id")
             self.unknown += 1
             return
-        state = RECEIPT_STATES.get(receipt.state.upper())
+        stat = receipt.state.upper()
+        self.by_stat[stat] = self.by_stat.get(stat, 0) + 1
+        state = RECEIPT_STATES.get(stat)
         if state is None:  # ENROUTE, ACCEPTD, UNKNOWN: not final, nothing to record
             log.info("receipt_not_final", stat=receipt.state, message_id=receipt.message_id)
             return
@@ -56,19 +59,19 @@ class Receipts:
             await self._flush_pending(variants)
         now = self._clock()
 
-        async def unit(uow: SqlUnitOfWork) -> int | None:
+        async def unit(uow: SqlUnitOfWork) -> tuple[int, str | None] | None:
             found = await uow.outbox.receipt(variants, state, now)
             if found is None:
                 for variant in variants:
                     await uow.outbox.keep_early_receipt(variant, state, now)
             return found
 
-        outbox_id = await self._db.write(unit)
-        if outbox_id is None:
+        found = await self._db.write(unit)
+        if found is None:
             self.early += 1
             if self._on_early is not None:
                 self._on_early(variants, state)
             log.info("receipt_early", message_id=receipt.message_id, stat=receipt.state)
         else:
             self.applied += 1
-            log.info("receipt_applied", outbox_id=outbox_id, stat=receipt.state)
+            log.info("receipt_applied", outbox_id=found[0], mo_id=found[1], stat=receipt.state)

@@ -17,7 +17,6 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +25,10 @@ import structlog
 from ..bootstrap import App
 from ..db.database import SqliteDatabase
 from ..db.outbox import ClaimedReply
+from ..ops.email import EmailSender
+from ..ops.http import OpsServer
+from ..ops.metrics import Metrics
+from ..ops.observer import Observer
 from ..service import MoResult
 from .acks import AckTracker
 from .esme import GatewayEsme
@@ -45,12 +48,18 @@ class Gateway:
         app: App,
         *,
         log_handler: logging.Handler | None = None,
-        observer: Callable[[str, Any], None] | None = None,
         scheduler_interval: float = 30.0,
+        metrics_interval: float = 5.0,
     ) -> None:
         smpp = app.config.smpp
         self.app = app
-        self._observer = observer
+        self.metrics = Metrics()
+        self.observer = Observer(self.metrics)
+        self._metrics_interval = metrics_interval
+        self.ops = OpsServer(
+            self.metrics, bound=lambda: self.esme.bound, host=app.config.http.host, port=app.config.http.port
+        )
+        self.email = EmailSender(app.db, app.config.email) if app.config.email.enabled else None
         self.sender = Sender(
             app.db,
             app.service.sealer,
@@ -89,12 +98,13 @@ class Gateway:
     # --- events ---------------------------------------------------------------------------
 
     def _event(self, name: str, value: Any) -> None:
-        if self._observer is not None:
-            self._observer(name, value)
+        self.observer(name, value)
 
     def _mo_done(self, result: MoResult, seconds: float) -> None:
         if result.replies:
             self.sender.notify()
+        if self.email is not None and result.outcome == "password_issued":
+            self.email.notify()
         log.info(
             "mo_processed",
             mo_id=result.mo_id,
@@ -129,10 +139,15 @@ class Gateway:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down."""
         await self.startup()
+        await self.ops.start()
+        log.info("ops_http_listening", host=self.app.config.http.host, port=self.ops.port)
         self._tasks = [
             asyncio.create_task(self._supervise(), name="esme-supervisor"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self.observer.refresh(self, self.app.db, self._metrics_interval), name="metrics"),
         ]
+        if self.email is not None:
+            self._tasks.append(asyncio.create_task(self.email.run(), name="email"))
         await stop.wait()
         await self.shutdown()
 
@@ -163,6 +178,7 @@ class Gateway:
             task.cancel()
         await self.esme.shutdown(timeout)
         await self.acks.close()
+        await self.ops.stop()
         supervisor = self._tasks[0] if self._tasks else None
         if supervisor is not None:
             try:

@@ -16,16 +16,17 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-__all__ = ["Stack", "free_port", "subscribers_csv"]
+__all__ = ["Stack", "free_port", "running_stack", "subscribers_csv"]
 
 HEADER = "msisdn,kind,status,customer_type,sos_sms_allowed,language,email,karte_expires_on,balance"
 SMSGW = str(Path(sys.executable).with_name("smsgw"))
@@ -236,6 +237,131 @@ class Stack:
         time.sleep(seconds)
         batch, _ = self.mts(cursor)
         assert [m for m in batch if m["destination"] == source] == [], batch
+
+    # --- helpers added for the end-to-end suites ----------------------------------------------
+
+    def start_all(self, rows: Iterable[str] = DEMO, *, wait_bound: bool = True) -> None:
+        """Start the simulator while the subscribers are imported, then the gateway.
+
+        The same as ``start_simulator(); import_subscribers(rows); start_gateway()``
+        but the simulator's start-up overlaps the import (about a second less).
+        """
+        log = open(self.folder / "simulator.log", "ab")
+        self.simulator = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--config", str(self.config), "serve"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+        )
+        self.import_subscribers(rows)
+        _wait_http(f"{self.base}/api/health", self.simulator)
+        self.start_gateway(wait_bound=wait_bound)
+
+    def restart_simulator(self, env: dict[str, str] | None = None) -> None:
+        """Stop the simulator (SIGTERM) and start it again on the same ports (``env`` added)."""
+        assert self.simulator is not None
+        self.simulator.send_signal(signal.SIGTERM)
+        self.simulator.wait(timeout=15)
+        log = open(self.folder / "simulator.log", "ab")
+        self.simulator = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--config", str(self.config), "serve"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+            env={**os.environ, **(env or {})},
+        )
+        _wait_http(f"{self.base}/api/health", self.simulator)
+
+    def bound_ids(self) -> set[int]:
+        """Ids of the simulator's connections that are bound."""
+        return {int(b["id"]) for b in self.get("/api/binds")["binds"] if str(b["state"]).startswith("bound")}
+
+    def wait_for_rebind(self, old: set[int], timeout: float = 15.0) -> int:
+        """Wait for a bound connection that is not one of ``old``; returns its id."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            new = self.bound_ids() - old
+            if new:
+                return min(new)
+            time.sleep(0.05)
+        raise AssertionError(f"no new bind within {timeout} s:\n{self.log_text()[-3000:]}")
+
+    def fault(self, kind: str, **options: Any) -> dict[str, Any]:
+        return self.post("/api/faults", {"kind": kind, **options})
+
+    def clear_faults(self) -> None:
+        self.post("/api/faults", {}, method="DELETE")
+        self.post("/api/receipts", {}, method="DELETE")
+
+    def status(self) -> dict[str, Any]:
+        return self.get("/api/status")
+
+    def mo(self, mo_id: str) -> dict[str, Any]:
+        return self.get(f"/api/mo/{mo_id}")
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read the gateway's SQLite database (read-only; the gateway may be writing)."""
+        con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+    def wait_until(self, check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+        """Poll ``check`` until it returns something truthy (returned) or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = check()
+            if last:
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"{what} not reached within {timeout} s (last: {last!r})")
+
+    def wait_acked(self, timeout: float = 10.0) -> None:
+        """Wait until the gateway knows the SMSC received every deliver_sm_resp it wrote.
+
+        Until then an MO with the same text from the same number is taken for the
+        SMSC's redelivery of the first (README: Redeliveries); a test that sends one
+        text twice on purpose waits for this in between, as a human's typing would.
+        """
+        self.wait_until(
+            lambda: self.query("SELECT COUNT(*) FROM mo_messages WHERE NOT acked")[0][0] == 0,
+            timeout,
+            "every MO acknowledged",
+        )
+
+    def outbox(self, destination: str | None = None) -> list[dict[str, Any]]:
+        """The gateway's reply outbox rows (id, destination, state, text), oldest first."""
+        sql = "SELECT id, source, destination, state, text FROM outbox"
+        rows = (
+            self.query(sql + " WHERE destination = ? ORDER BY id", (destination,))
+            if destination
+            else self.query(sql + " ORDER BY id")
+        )
+        keys = ("id", "source", "destination", "state", "text")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def charges(self, sender: str | None = None) -> list[tuple[str, str, int, str]]:
+        """(sender, karte, amount_cents, kind) of every charge (read from the database)."""
+        sql = "SELECT sender, karte, amount_cents, kind FROM charges"
+        if sender is None:
+            return [tuple(r) for r in self.query(sql + " ORDER BY id")]  # type: ignore[misc]
+        return [tuple(r) for r in self.query(sql + " WHERE sender = ? ORDER BY id", (sender,))]  # type: ignore[misc]
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.log_events() if e.get("event") == name]
+
+
+@contextlib.contextmanager
+def running_stack(folder: Path, rows: Iterable[str] = DEMO, **options: Any) -> Iterator[Stack]:
+    """A started simulator + gateway (``Stack(folder, **options)``), stopped afterwards."""
+    stack = Stack(folder, **options)
+    try:
+        stack.start_all(rows)
+        yield stack
+    finally:
+        stack.stop()
 
 
 def _toml(value: Any) -> str:

@@ -1,0 +1,60 @@
+"""The gateway's Prometheus metrics (prometheus-client), on a registry of its own.
+
+What they are and what to alert on is in docs/operations.md. Counters and
+histograms are updated as things happen; the gauges that need the database
+(outbox depth, pending confirmations) are refreshed by ``refresh`` every few
+seconds, never on the scrape itself.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["Metrics"]
+
+_LATENCY = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.mo = Counter(
+            "smsgw_mo",
+            "MOs processed, by short code, command and outcome",
+            ["short_code", "command", "outcome"],
+            registry=r,
+        )
+        self.mo_parts = Counter("smsgw_mo_parts", "Parts of long MOs stored", registry=r)
+        self.mt = Counter(
+            "smsgw_mt", "Replies reaching a state (submitted, failed, expired, delivered…)", ["state"], registry=r
+        )
+        self.submits = Counter("smsgw_submits", "submit_sm written (parts, resubmissions included)", registry=r)
+        self.submit_status = Counter(
+            "smsgw_submit_responses", "submit_sm responses by command_status", ["status"], registry=r
+        )
+        self.receipts = Counter("smsgw_receipts", "Delivery receipts by stat", ["stat"], registry=r)
+        self.throttled = Counter("smsgw_throttled", "submit_sm answered ESME_RTHROTTLED or ESME_RMSGQFUL", registry=r)
+        self.resubmits = Counter("smsgw_resubmits", "Parts submitted again (timeout, lost link)", registry=r)
+        self.reconnects = Counter("smsgw_binds", "Successful binds (the first, then every reconnect)", registry=r)
+        self.bind_refused = Counter("smsgw_bind_refused", "Binds the SMSC refused", ["status"], registry=r)
+        self.link_lost = Counter("smsgw_link_lost", "SMPP connections lost", registry=r)
+        self.mo_commit = Histogram(
+            "smsgw_mo_commit_seconds", "From reading a deliver_sm to its commit", buckets=_LATENCY, registry=r
+        )
+        self.mo_reply = Histogram(
+            "smsgw_mo_reply_accepted_seconds",
+            "From reading an MO to the SMSC accepting its first reply",
+            buckets=_LATENCY,
+            registry=r,
+        )
+        self.bound = Gauge("smsgw_bound", "1 while bound to the SMSC", registry=r)
+        self.outbox = Gauge("smsgw_outbox_depth", "Replies not yet accepted by the SMSC", ["state"], registry=r)
+        self.pending = Gauge("smsgw_pending_confirmations", "Monthly requests waiting for JA", registry=r)
+        self.in_flight = Gauge("smsgw_mo_in_flight", "MOs being processed (not yet acknowledged)", registry=r)
+        self.outstanding = Gauge("smsgw_submits_outstanding", "submit_sm awaiting a response", registry=r)
+        for state in ("queued", "sending"):
+            self.outbox.labels(state)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
