@@ -36,3 +36,11 @@ class ParseError(Exception):
         detail = f" keyword={keyword!r}" if keyword else ""
         detail += f" token={self.token!r}" if self.token is not None else ""
         super().__init__(f"{problem.value}{detail}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickles with its fields (the gateway hands parse results to its database process).
+        return (_rebuild, (self.problem, self.keyword, self.token))
+
+
+def _rebuild(problem: Problem, keyword: str | None, token: str | None) -> ParseError:
+    return ParseError(problem, keyword=keyword, token=token)

@@ -85,6 +85,7 @@ class LoadMessage(BaseModel):
 class LoadIn(BaseModel):
     messages: list[LoadMessage] = Field(min_length=1, max_length=2_000_000)
     window: int = Field(10, ge=1, le=1_000_000)
+    rate: float | None = Field(None, gt=0, le=1_000_000)
 
 
 class _BadRequest(Exception):
@@ -278,8 +279,8 @@ def make_app(sim: Simulator) -> web.Application:
     async def start_load(request: web.Request) -> web.Response:
         body = await _parse(request, LoadIn)
         messages = [(m.source, m.destination, m.text) for m in body.messages]
-        core.start_load(messages, body.window, time.time())
-        return web.json_response({"total": len(messages), "window": body.window}, status=202)
+        core.start_load(messages, body.window, time.time(), body.rate)
+        return web.json_response({"total": len(messages), "window": body.window, "rate": body.rate}, status=202)
 
     @routes.get("/api/load")
     async def load_figures(request: web.Request) -> web.Response:

@@ -37,8 +37,12 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
 
 
 class LoadRun:
-    def __init__(self, messages: list[tuple[str, str, str]], window: int, now: float) -> None:
+    def __init__(
+        self, messages: list[tuple[str, str, str]], window: int, now: float, rate: float | None = None
+    ) -> None:
         self.window = window
+        self.rate = rate  # MOs offered per second at most (None: as fast as the window allows)
+        self.taken = 0
         self.started_at = now
         self.entries = [LoadEntry(s, d, t) for s, d, t in messages]
         self._pending = deque(self.entries)
@@ -47,14 +51,21 @@ class LoadRun:
         self.submits = 0
         self.finished_at: float | None = None
 
-    def take(self) -> list[LoadEntry]:
-        """Entries to inject now (the window has room for them)."""
+    def take(self, now: float) -> list[LoadEntry]:
+        """Entries to inject now (the window has room for them, and the rate allows them)."""
         taken: list[LoadEntry] = []
-        while self._pending and self.outstanding < self.window:
+        allowed = len(self.entries) if self.rate is None else int((now - self.started_at) * self.rate) + 1
+        while self._pending and self.outstanding < self.window and self.taken < allowed:
             entry = self._pending.popleft()
             self.outstanding += 1
+            self.taken += 1
             taken.append(entry)
         return taken
+
+    @property
+    def rate_limited(self) -> bool:
+        """Entries wait for the rate, not for the window."""
+        return bool(self._pending) and self.outstanding < self.window
 
     def injected(self, entry: LoadEntry, now: float) -> None:
         entry.injected_at = now
@@ -102,6 +113,7 @@ class LoadRun:
         return {
             "total": len(self.entries),
             "window": self.window,
+            "rate": self.rate,
             "injected": injected,
             "acked": len(ack_latency),
             "failed": failed,

@@ -97,6 +97,7 @@ class Smsc:
             self.counters,
         )
         self.load: LoadRun | None = None
+        self._load_timer = False
         self.on_output: Callable[[], None] | None = None
         self._observer_factory = observer_factory
         self._next_bind = itertools.count(1)
@@ -195,21 +196,30 @@ class Smsc:
             self._dispatch(now)
         return mo
 
-    def start_load(self, messages: list[tuple[str, str, str]], window: int, now: float) -> None:
+    def start_load(
+        self, messages: list[tuple[str, str, str]], window: int, now: float, rate: float | None = None
+    ) -> None:
         for source, destination, text in messages:
             self.mos.check(source, destination, text)
-        self.load = LoadRun(messages, window, now)
+        self.load = LoadRun(messages, window, now, rate)
         self._feed_load(now)
 
     def _feed_load(self, now: float) -> None:
         run = self.load
         if run is None:
             return
-        for entry in run.take():
+        for entry in run.take(now):
             mo = self.inject_mo(entry.source, entry.destination, entry.text, now, dispatch=False)
             mo.load = entry
             run.injected(entry, now)
         self._dispatch(now)
+        if run.rate is not None and run.rate_limited and not self._load_timer:
+            self._load_timer = True
+            self.schedule(now + 1.0 / run.rate, self._load_timer_fired)
+
+    def _load_timer_fired(self, now: float) -> None:
+        self._load_timer = False
+        self._feed_load(now)
 
     # ---- internals ---------------------------------------------------------------------
 

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 from handlers.rules import Rules
 
 from .config import Config
-from .db.database import Database, open_database
+from .db.calls import CALLS, Catalog
+from .db.database import Database, SqliteDatabase, open_database
 from .db.migrate import upgrade
+from .mo_unit import MoUnit
 from .sealing import load_sealer
 from .service import Service
 
@@ -48,7 +50,19 @@ class App:
         await self.db.close()
 
 
-async def build(config: Config, *, migrate: bool | None = None) -> App:
+def worker_catalog(config: Config) -> Catalog:
+    """The named units of work of a database worker process (it runs the MO unit itself)."""
+    sealer = load_sealer(config.security.secret_key, config.security.key_file)
+    unit = MoUnit(
+        rules_from(config),
+        sealer,
+        redelivery_window=timedelta(seconds=config.smpp.redelivery_window),
+        reply_validity=timedelta(seconds=config.smpp.reply_validity),
+    )
+    return {**CALLS, "mo": unit}
+
+
+async def build(config: Config, *, migrate: bool | None = None, worker: bool = False) -> App:
     """Open the database (migrating it first unless told not to) and wire the service."""
     if migrate if migrate is not None else config.database.apply_migrations:
         await upgrade(config.database.url)
@@ -58,6 +72,8 @@ async def build(config: Config, *, migrate: bool | None = None) -> App:
         busy_timeout=config.database.busy_timeout,
         pool_size=config.database.pool_size,
     )
+    if worker and isinstance(db, SqliteDatabase):
+        db.use_worker(worker_catalog, config)
     service = Service(
         db,
         rules_from(config),

@@ -29,7 +29,7 @@ def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
     configure_logging(config.logging.format, config.logging.level)
 
     async def main() -> None:
-        app = await build(config)
+        app = await build(config, worker=config.database.writer == "process")
         try:
             gateway = Gateway(app, log_handler=aiosmpplib_handler())
             stop = asyncio.Event()
@@ -87,16 +87,16 @@ def demo_command(config: Config, config_path: str) -> None:
 
         count = asyncio.run(load())
         here = Path.cwd()
-        activate = ". .venv/bin/activate && " if (here / ".venv").exists() else ""
+        sim_cmd = ".venv/bin/smsc-sim" if (here / ".venv" / "bin" / "smsc-sim").exists() else "smsc-sim"
         banner = (
             f"\nsmsgw demo: the SMSC simulator listens on {sim.get('host', '127.0.0.1')}:{sim.get('port', 2775)} "
             f"(control API on port {http_port}); {count} demo subscribers loaded.\n"
             "Play a subscriber from another terminal in this folder:\n"
-            f"  {activate}smsc-sim send 37120000001 1643 'V 29000001 5'\n"
-            f"  {activate}smsc-sim send 37120000002 1643 'M 29000002 4.13'   then   "
-            "smsc-sim send 37120000002 1643 JA\n"
-            f"  {activate}smsc-sim send 37120000001 1643 HELP\n"
-            f"  {activate}smsc-sim send 37120000002 1640 P\n"
+            f"  {sim_cmd} send 37120000001 1643 'V 29000001 5'\n"
+            f"  {sim_cmd} send 37120000002 1643 'M 29000002 4.13'   then   {sim_cmd} send 37120000002 1643 JA\n"
+            f"  {sim_cmd} send 37120000001 1643 HELP\n"
+            f"  {sim_cmd} send 37120000002 1640 P\n"
+            f"  {sim_cmd} play simulator/scripts/sos_one_off.txt      (scripted conversations)\n"
             "Ctrl-C stops the gateway and the simulator.\n"
         )
         run_gateway(config, before_serving=banner)

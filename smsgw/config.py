@@ -66,6 +66,7 @@ class DatabaseConfig(_Section):
     busy_timeout: float = Field(default=10.0, gt=0)
     pool_size: int = Field(default=10, ge=1, le=200)
     apply_migrations: bool = True
+    writer: Literal["process", "thread"] = "process"
 
     @field_validator("url")
     @classmethod

@@ -11,66 +11,23 @@ returns never precedes the commit.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from grammar import (
-    PASSWORD_SHORT_CODE,
-    SOS_SHORT_CODE,
-    Command,
-    ParseError,
-    Problem,
-    ResetPassword,
-    normalize_msisdn,
-    parse,
-)
-from handlers import HANDLERS, Context, Outgoing, Refusal, Reply, Rules, Silence
+from grammar import SOS_SHORT_CODE, Command, ParseError, ResetPassword, normalize_msisdn, parse
+from handlers import Context, Reply, Rules
 from handlers.credentials import TemporaryPassword, new_temporary_password
-from handlers.model import Language, MonthlyOrder
+from handlers.model import MonthlyOrder
 from handlers.password import check_temporary_password
-from handlers.replies import reply_to_parse_error, reply_to_refusal
 
 from .db.database import Database
-from .db.messages import MoRecord, QueuedMessage, fingerprint
+from .db.messages import fingerprint
 from .db.mo_parts import MoPart, PartSet
 from .db.uow import SqlUnitOfWork
-from .sealing import SEALED_PLACEHOLDER, Sealer
+from .mo_unit import InboundMo, MoResult, MoUnit, Prepared, new_mo_id
+from .sealing import Sealer
 
-__all__ = ["InboundMo", "MoResult", "Service"]
-
-
-def new_mo_id() -> str:
-    return uuid.uuid4().hex
-
-
-@dataclass(frozen=True, slots=True)
-class InboundMo:
-    """One complete MO as the SMSC delivered it (parts already joined)."""
-
-    source: str
-    destination: str
-    text: str
-    received_at: datetime
-    smsc_ref: str | None = None
-    data_coding: int = 0
-    id: str = field(default_factory=new_mo_id)
-
-
-@dataclass(frozen=True, slots=True)
-class MoResult:
-    mo_id: str
-    outcome: str
-    command: str | None
-    replies: tuple[Outgoing, ...] = ()
-    source: str = ""  # the short code the replies come from
-    redelivery: bool = False
-
-
-def _replyable(sender: str) -> bool:
-    digits = sender.removeprefix("+")
-    return digits.isdigit() and 3 <= len(digits) <= 15
+__all__ = ["InboundMo", "MoResult", "Service", "new_mo_id"]
 
 
 class Service:
@@ -92,6 +49,8 @@ class Service:
         self.redelivery_window = redelivery_window
         self.reply_validity = reply_validity
         self.scrypt_n = scrypt_n
+        self.unit = MoUnit(rules, sealer, redelivery_window=redelivery_window, reply_validity=reply_validity)
+        db.register("mo", self.unit)
 
     # --- MOs -------------------------------------------------------------------
 
@@ -101,7 +60,7 @@ class Service:
         Returns None while parts are missing (the part is stored: it may be
         acknowledged) or when the message was processed already (a redelivered part).
         """
-        processed, complete = await self.db.write(lambda uow: uow.mo_parts.add(part))
+        processed, complete = await self.db.call("mo_part", part)
         if processed or complete is None:
             return None
         mo = InboundMo(
@@ -137,7 +96,6 @@ class Service:
         acknowledged is simply served again. ``smsgw mo`` passes
         ``recognise_redelivery=False``: each call there is a new, acknowledged message.
         """
-        sender = normalize_msisdn(mo.source) or mo.source
         command: Command | None = None
         problem: ParseError | None = None
         try:
@@ -147,74 +105,18 @@ class Service:
         password: TemporaryPassword | None = None
         if isinstance(command, ResetPassword):
             password = await asyncio.to_thread(new_temporary_password, self.rules.password_length, n=self.scrypt_n)
-        now = self.clock()
-        fp = fingerprint(mo.source, mo.destination, mo.data_coding, mo.text)
-
-        async def unit(uow: SqlUnitOfWork) -> MoResult:
-            if parts is not None and not await uow.mo_parts.mark_processed(parts, mo.id):
-                return MoResult(mo.id, "redelivered_part", None, source=mo.destination, redelivery=True)
-            if recognise_redelivery:
-                since = mo.received_at - self.redelivery_window
-                earlier = await uow.messages.find_redelivery(mo.smsc_ref, fp, since)
-                if earlier is not None:
-                    return MoResult(earlier[0], earlier[1], None, source=mo.destination, redelivery=True)
-            ctx = Context(sender, now, uow, self.rules, new_password=lambda: _prepared(password), mo_id=mo.id)
-            reply = await self._decide(command, problem, mo.destination, ctx)
-            if not _replyable(sender):
-                reply = Reply(reply.outcome)
-            await uow.messages.add(
-                MoRecord(
-                    id=mo.id,
-                    source=mo.source,
-                    destination=mo.destination,
-                    text=mo.text,
-                    data_coding=mo.data_coding,
-                    smsc_ref=mo.smsc_ref,
-                    fingerprint=fp,
-                    received_at=mo.received_at,
-                    processed_at=now,
-                    command=None if command is None else type(command).__name__,
-                    outcome=reply.outcome,
-                    acked=not recognise_redelivery,
-                )
-            )
-            await self._queue(uow, reply.messages, mo.destination, mo.id, now)
-            name = None if command is None else type(command).__name__
-            return MoResult(mo.id, reply.outcome, name, reply.messages, mo.destination)
-
-        return await self.db.write(unit)
-
-    async def _decide(
-        self, command: Command | None, problem: ParseError | None, short_code: str, ctx: Context
-    ) -> Reply:
-        if problem is not None:
-            if problem.problem is Problem.UNKNOWN_SERVICE:
-                return Reply("unknown_service")
-            subscriber = await ctx.uow.subscribers.get(ctx.sender)
-            if subscriber is None and short_code == PASSWORD_SHORT_CODE:
-                return Reply("password_unknown_number")
-            lang = subscriber.language if subscriber is not None else Language.LV
-            return reply_to_parse_error(problem, short_code, ctx.sender, lang)
-        assert command is not None
-        try:
-            return await HANDLERS[type(command)](command, ctx)
-        except Silence as silence:
-            return Reply(silence.outcome)
-        except Refusal as refusal:
-            subscriber = await ctx.uow.subscribers.get(ctx.sender)
-            lang = subscriber.language if subscriber is not None else Language.LV
-            return reply_to_refusal(refusal, ctx.sender, lang)
-
-    async def _queue(
-        self, uow: SqlUnitOfWork, messages: tuple[Outgoing, ...], source: str, mo_id: str | None, now: datetime
-    ) -> None:
-        queued = [
-            QueuedMessage(source, m.to, SEALED_PLACEHOLDER, self.sealer.seal(m.text))
-            if m.sensitive
-            else QueuedMessage(source, m.to, m.text, None)
-            for m in messages
-        ]
-        await uow.messages.queue(queued, mo_id=mo_id, at=now, expires_at=now + self.reply_validity)
+        prepared = Prepared(
+            mo=mo,
+            sender=normalize_msisdn(mo.source) or mo.source,
+            command=command,
+            problem=problem,
+            password=password,
+            fingerprint=fingerprint(mo.source, mo.destination, mo.data_coding, mo.text),
+            now=self.clock(),
+            recognise_redelivery=recognise_redelivery,
+            parts=parts,
+        )
+        return await self.db.call("mo", prepared)  # type: ignore[no-any-return]
 
     # --- monthly top-ups ----------------------------------------------------------
 
@@ -240,7 +142,7 @@ class Service:
             async def unit(uow: SqlUnitOfWork, order: MonthlyOrder = order) -> Reply:
                 ctx = Context(order.sender, charge_at, uow, self.rules)
                 reply = await execute(order, run_date, ctx)
-                await self._queue(uow, reply.messages, SOS_SHORT_CODE, None, self.clock())
+                await self.unit.queue(uow, reply.messages, SOS_SHORT_CODE, None, self.clock())
                 return reply
 
             reply = await self.db.write(unit)
@@ -255,9 +157,3 @@ class Service:
             return False
         now = self.clock()
         return await self.db.write(lambda uow: check_temporary_password(number, password, uow=uow, now=now))
-
-
-def _prepared(password: TemporaryPassword | None) -> TemporaryPassword:
-    if password is None:
-        raise RuntimeError("no temporary password was prepared for this command")
-    return password

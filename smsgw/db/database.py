@@ -20,9 +20,11 @@ from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .calls import CALLS, Catalog
 from .sql import AsyncSql
 from .sqlite_writer import SqliteWriter
 from .uow import SqlUnitOfWork
+from .worker import WorkerClient
 
 __all__ = ["Database", "PostgresDatabase", "SqliteDatabase", "open_database"]
 
@@ -35,9 +37,19 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 class Database:
     url: str
     dialect: str
+    catalog: Catalog
 
     async def write(self, work: Work[T]) -> T:
         raise NotImplementedError
+
+    def register(self, name: str, unit: Callable[..., Awaitable[Any]]) -> None:
+        """Make ``unit`` callable by name (``call``) in this process."""
+        self.catalog = {**getattr(self, "catalog", CALLS), name: unit}
+
+    async def call(self, name: str, *args: Any) -> Any:
+        """Run the named unit of work (``smsgw.db.calls``) in one transaction."""
+        unit = getattr(self, "catalog", CALLS)[name]
+        return await self.write(lambda uow: unit(uow, *args))
 
     async def read(self, work: Work[T]) -> T:
         raise NotImplementedError
@@ -69,6 +81,17 @@ class SqliteDatabase(Database):
         self._read_engine = create_async_engine(url)
         event.listen(self._read_engine.sync_engine, "connect", _sqlite_pragmas(timeout_ms))
         self.writer = SqliteWriter(self.path, batch_size=batch_size, busy_timeout=busy_timeout)
+        self.busy_timeout = busy_timeout
+        self.worker: WorkerClient | None = None
+
+    def use_worker(self, make_catalog: Callable[[Any], Catalog], config: Any) -> None:
+        """Run ``call``s in a worker process (``smsgw.db.worker``); ``write`` stays in this process."""
+        self.worker = WorkerClient(self.path, self.busy_timeout, make_catalog, config)
+
+    async def call(self, name: str, *args: Any) -> Any:
+        if self.worker is not None:
+            return await self.worker.call(name, *args)
+        return await super().call(name, *args)
 
     async def write(self, work: Work[T]) -> T:
         return await self.writer.submit(work)  # type: ignore[no-any-return]
@@ -78,6 +101,8 @@ class SqliteDatabase(Database):
             return await work(SqlUnitOfWork(AsyncSql(conn)))
 
     async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.close()
         await asyncio.to_thread(self.writer.stop)
         await self._read_engine.dispose()
 

@@ -23,7 +23,6 @@ from collections.abc import Callable
 import structlog
 
 from ..db.database import Database
-from ..db.uow import SqlUnitOfWork
 
 __all__ = ["AckTracker"]
 
@@ -84,11 +83,8 @@ class AckTracker:
         while self._confirmed:
             batch, self._confirmed = self._confirmed, []
 
-            async def unit(uow: SqlUnitOfWork, batch: list[str] = batch) -> None:
-                await uow.messages.confirm_acks(batch)
-
             try:
-                await self._db.write(unit)
+                await self._db.call("confirm_acks", batch)
             except Exception:
                 log.exception("ack_confirmations_not_recorded", count=len(batch))
                 return

@@ -65,16 +65,36 @@ class GatewayEsme(ESME):
         self.acks = acks
         self.events = events
         self._unbind_resp = asyncio.Event()
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
         self.binds = 0
 
     # --- what Inbound and Sender use ---------------------------------------------------
 
     def write_pdu(self, data: bytes) -> bool:
+        """Queue a PDU; everything queued in one turn of the event loop goes out in one write."""
         writer = self._writer
         if writer is None or writer.is_closing():
             return False
-        writer.write(data)
+        self._out.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_out)
         return True
+
+    def _flush_out(self) -> None:
+        self._flush_scheduled = False
+        writer, out = self._writer, self._out
+        if out:
+            self._out = []
+            if writer is not None and not writer.is_closing():
+                writer.write(b"".join(out))
+
+    async def _send_data(self, smpp_message: Any) -> None:
+        # The library's own PDUs (bind, enquire_link, unbind) must not overtake ours:
+        # AckTracker relies on the SMSC reading our stream in the order we wrote it.
+        self._flush_out()
+        await super()._send_data(smpp_message)
 
     def next_sequence(self) -> int:
         return self.sequence_generator.next_sequence()
@@ -130,6 +150,8 @@ class GatewayEsme(ESME):
         assert self._reader is not None
         header = smpp.parse_header(await self._reader.readexactly(16))
         if not 16 <= header.length <= _MAX_PDU:
+            # SMPP 3.4: generic_nack ESME_RINVCMDLEN, then close (the stream cannot be resynchronised).
+            self.write_pdu(smpp.generic_nack(header.sequence, smpp.ESME_RINVCMDLEN))
             raise ValueError(f"command_length {header.length} out of range")
         body = await self._reader.readexactly(header.length - 16) if header.length > 16 else b""
         return header, body

@@ -132,7 +132,7 @@ class Inbound:
             )
             result = await self._service.handle_mo_part(part, mo_id=mo_id)
             if result is None:
-                log.info("mo_part_stored", part=concat.sequence, total=concat.total)
+                log.debug("mo_part_stored", part=concat.sequence, total=concat.total)
                 return None
         else:
             mo = InboundMo(

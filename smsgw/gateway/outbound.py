@@ -34,7 +34,6 @@ import structlog
 
 from ..db.database import Database
 from ..db.outbox import ClaimedReply, PartAccepted
-from ..db.uow import SqlUnitOfWork
 from ..sealing import Sealer, SealingError
 from ..smpp import pdu as smpp
 from ..sms.encode import Part, encode_for_sms
@@ -110,7 +109,7 @@ class Sender:
         lease: float = 120.0,
         owner: str = "smsgw",
         poll_interval: float = 0.5,
-        flush_interval: float = 0.01,
+        flush_interval: float = 0.002,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_accepted: Callable[[ClaimedReply], None] | None = None,
     ) -> None:
@@ -127,14 +126,15 @@ class Sender:
         self._flush_interval = flush_interval
         self._now = now
         self._on_accepted = on_accepted
-        self._max_held = max(4 * window, 64)
+        self._max_held = max(16 * window, 256)
+        self._claim_task: asyncio.Task[None] | None = None
         self._ready: deque[_Part] = deque()
         self._delayed: list[tuple[float, int, _Part]] = []
         self._counter = itertools.count()
         self._inflight: dict[int, _InFlight] = {}
         self._replies: dict[int, _Reply] = {}
         self._buffer: list[PartAccepted] = []
-        self._buffer_ids: set[str] = set()
+        self._receipts: list[tuple[tuple[str, ...], str, asyncio.Future[tuple[int, str | None] | None]]] = []
         self._early: dict[str, str] = {}
         self._flush_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -154,18 +154,19 @@ class Sender:
         self._want_claim = True
         self._wake.set()
 
-    def remember_early_receipt(self, variants: tuple[str, ...], state: str) -> None:
-        for variant in variants:
-            self._early[variant] = state
+    async def record_receipt(self, variants: tuple[str, ...], state: str) -> tuple[int, str | None] | None:
+        """Record a receipt with the next batch; returns (reply id, MO id), or None if kept as early.
+
+        Returns after the commit (the receipt's deliver_sm_resp may then go out).
+        """
+        future: asyncio.Future[tuple[int, str | None] | None] = asyncio.get_running_loop().create_future()
+        self._receipts.append((variants, state, future))
+        self._start_flush(self._flush_interval)
+        return await future
 
     async def load_early_receipts(self) -> None:
         for message_id in await self._db.read(lambda uow: uow.outbox.early_receipt_ids()):
             self._early[message_id] = "?"
-
-    async def flush_if_pending(self, variants: tuple[str, ...]) -> None:
-        """Before a receipt is applied: make sure its message id is recorded if we hold it."""
-        if any(v in self._buffer_ids for v in variants):
-            await self.flush()
 
     @property
     def outstanding(self) -> int:
@@ -195,9 +196,14 @@ class Sender:
         if clock >= self._next_lease and self._replies:
             self._next_lease = clock + self._lease / 3
             await self._extend_leases()
-        if self._want_claim and not self._stopping and len(self._replies) < self._max_held:
+        if (
+            self._want_claim
+            and not self._stopping
+            and len(self._replies) < self._max_held
+            and (self._claim_task is None or self._claim_task.done())
+        ):
             self._want_claim = False
-            await self._claim()
+            self._claim_task = asyncio.get_running_loop().create_task(self._claim())
         sent = 0
         while self._ready and len(self._inflight) < self._window and not self._stopping:
             if time.monotonic() < self._paused_until:
@@ -293,12 +299,11 @@ class Sender:
         reply.pending.discard(part.number)
         complete = not reply.pending
         self._buffer.append(PartAccepted(reply.id, part.number, message_id, len(reply.parts), complete))
-        self._buffer_ids.add(message_id)
         if complete:
             self._replies.pop(reply.id, None)
             if self._on_accepted is not None:
                 self._on_accepted(reply.claimed)
-            log.info("reply_submitted", outbox_id=reply.id, mo_id=reply.claimed.mo_id, parts=len(reply.parts))
+            log.debug("reply_submitted", outbox_id=reply.id, mo_id=reply.claimed.mo_id, parts=len(reply.parts))
         if len(self._buffer) >= 256:
             self._start_flush(0.0)
         else:
@@ -340,11 +345,7 @@ class Sender:
         now = self._now()
         limit = self._max_held - len(self._replies)
         try:
-            claimed = await self._db.write(
-                lambda uow: uow.outbox.claim(
-                    now=now, lease_until=now + timedelta(seconds=self._lease), limit=limit, owner=self._owner
-                )
-            )
+            claimed = await self._db.call("claim", now, now + timedelta(seconds=self._lease), limit, self._owner)
         except Exception:
             log.exception("outbox_claim_failed")
             return
@@ -352,6 +353,7 @@ class Sender:
             self._want_claim = True  # there is more
         for row in claimed:
             self._hold(row)
+        self._wake.set()
 
     def _hold(self, row: ClaimedReply) -> None:
         try:
@@ -380,16 +382,14 @@ class Sender:
             self.stats.failed += 1
         log.warning("reply_" + state, outbox_id=reply.id, mo_id=reply.claimed.mo_id, error=error)
         now = self._now()
-        task = asyncio.get_running_loop().create_task(
-            self._db.write(lambda uow: uow.outbox.fail(reply.id, state, error, now))
-        )
+        task = asyncio.get_running_loop().create_task(self._db.call("fail", reply.id, state, error, now))
         task.add_done_callback(_log_failure)
 
     async def _extend_leases(self) -> None:
         ids = list(self._replies)
         until = self._now() + timedelta(seconds=self._lease)
         try:
-            await self._db.write(lambda uow: uow.outbox.extend(ids, until))
+            await self._db.call("extend", ids, until)
         except Exception:
             log.exception("outbox_lease_extension_failed")
 
@@ -403,36 +403,31 @@ class Sender:
         await self.flush()
 
     async def flush(self) -> None:
-        """Write the accepted parts gathered so far (and apply receipts that came early)."""
-        while self._buffer:
+        """Write the accepted parts and the receipts gathered so far, in one transaction."""
+        while self._buffer or self._receipts:
             batch, self._buffer = self._buffer, []
-            ids = {p.message_id for p in batch}
+            receipts, self._receipts = self._receipts, []
             early = [p for p in batch if p.message_id and self._early.pop(p.message_id, None) is not None]
             now = self._now()
 
-            async def unit(
-                uow: SqlUnitOfWork,
-                batch: list[PartAccepted] = batch,
-                early: list[PartAccepted] = early,
-                now: datetime = now,
-            ) -> None:
-                await uow.outbox.accepted(batch, now)
-                for part in early:
-                    for variant in smpp.message_id_variants(part.message_id):
-                        state = await uow.outbox.take_early_receipt(variant)
-                        if state is not None:
-                            await uow.outbox.receipt((part.message_id,), state, now)
-                            break
-
             try:
-                await self._db.write(unit)
-            except Exception:
-                log.exception("outbox_record_failed", parts=len(batch))
+                results = await self._db.call(
+                    "record_results", batch, early, [(variants, state) for variants, state, _ in receipts], now
+                )
+            except Exception as error:
+                log.exception("outbox_record_failed", parts=len(batch), receipts=len(receipts))
                 self._buffer[:0] = batch
+                for _, _, future in receipts:
+                    if not future.done():
+                        future.set_exception(error)
                 await asyncio.sleep(0.5)
                 continue
-            finally:
-                self._buffer_ids -= ids
+            for (variants, state, future), hit in zip(receipts, results, strict=True):
+                if hit is None:
+                    for variant in variants:
+                        self._early[variant] = state
+                if not future.done():
+                    future.set_result(hit)
 
     # --- shutdown -----------------------------------------------------------------------
 
@@ -452,12 +447,7 @@ class Sender:
         self._delayed.clear()
         now = self._now()
         if held:
-
-            async def unit(uow: SqlUnitOfWork) -> None:
-                for reply in held:
-                    await uow.outbox.release(reply.id, now, now)
-
-            await self._db.write(unit)
+            await self._db.call("release", [reply.id for reply in held], now)
         log.info("outbound_drained", released=len(held), unanswered=len(self._inflight))
 
     def describe(self) -> dict[str, Any]:

@@ -1,23 +1,21 @@
 """Delivery receipts: each updates the state of the part and reply it reports on.
 
 A receipt names the SMSC's message id, in the TLV or in its text, in hex or in
-decimal; the part is found under any of those forms. A receipt can arrive
-before its submit_sm_resp was stored: if the sender still holds that id in its
-unflushed batch, the batch is flushed first; if the id is unknown, the receipt
-is kept (``early_receipts``) and applied when the id is recorded.
+decimal; the part is found under any of those forms. Receipts are recorded by
+the sender's batch (``Sender.record_receipt``), in the same transaction as the
+message ids it learnt meanwhile, so a receipt that overtakes the recording of
+its submit_sm_resp still finds its part; one that arrives before the
+submit_sm_resp itself is kept (``early_receipts``) and applied when the id is
+recorded. The deliver_sm_resp of a receipt goes out after that commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-
 import structlog
 
-from ..db.database import Database
 from ..db.outbox import RECEIPT_STATES
-from ..db.uow import SqlUnitOfWork
 from ..smpp import pdu as smpp
+from .outbound import Sender
 
 __all__ = ["Receipts"]
 
@@ -25,18 +23,8 @@ log = structlog.get_logger("smsgw.receipts")
 
 
 class Receipts:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        flush_pending: Callable[[tuple[str, ...]], Awaitable[None]] | None = None,
-        on_early: Callable[[tuple[str, ...], str], None] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._db = db
-        self._flush_pending = flush_pending
-        self._on_early = on_early
-        self._clock = clock
+    def __init__(self, sender: Sender) -> None:
+        self._sender = sender
         self.applied = 0
         self.early = 0
         self.unknown = 0
@@ -52,26 +40,12 @@ class Receipts:
         self.by_stat[stat] = self.by_stat.get(stat, 0) + 1
         state = RECEIPT_STATES.get(stat)
         if state is None:  # ENROUTE, ACCEPTD, UNKNOWN: not final, nothing to record
-            log.info("receipt_not_final", stat=receipt.state, message_id=receipt.message_id)
+            log.debug("receipt_not_final", stat=stat)
             return
-        variants = smpp.message_id_variants(receipt.message_id)
-        if self._flush_pending is not None:
-            await self._flush_pending(variants)
-        now = self._clock()
-
-        async def unit(uow: SqlUnitOfWork) -> tuple[int, str | None] | None:
-            found = await uow.outbox.receipt(variants, state, now)
-            if found is None:
-                for variant in variants:
-                    await uow.outbox.keep_early_receipt(variant, state, now)
-            return found
-
-        found = await self._db.write(unit)
+        found = await self._sender.record_receipt(smpp.message_id_variants(receipt.message_id), state)
         if found is None:
             self.early += 1
-            if self._on_early is not None:
-                self._on_early(variants, state)
-            log.info("receipt_early", message_id=receipt.message_id, stat=receipt.state)
+            log.info("receipt_early", stat=stat)
         else:
             self.applied += 1
-            log.info("receipt_applied", outbox_id=found[0], mo_id=found[1], stat=receipt.state)
+            log.debug("receipt_applied", outbox_id=found[0], mo_id=found[1], stat=stat)

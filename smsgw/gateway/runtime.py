@@ -71,9 +71,7 @@ class Gateway:
             owner=f"{socket.gethostname()}:{os.getpid()}",
             on_accepted=self._reply_accepted,
         )
-        self.receipts = Receipts(
-            app.db, flush_pending=self.sender.flush_if_pending, on_early=self.sender.remember_early_receipt
-        )
+        self.receipts = Receipts(self.sender)
         self.acks = AckTracker(app.db)
         self.inbound = Inbound(
             app.service,
@@ -125,7 +123,7 @@ class Gateway:
         db, service = self.app.db, self.app.service
         if isinstance(db, SqliteDatabase):
             now = datetime.now(UTC)
-            released = await db.write(lambda uow: uow.outbox.reset_claims(now))
+            released = await db.call("reset_claims", now)
             if released:
                 log.info("outbox_claims_resumed", replies=released)
         recovered = await service.recover()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .harness import DEMO, Stack
+from .fake_smsc import FakeSmsc
+from .harness import DEMO, Stack, wait_gateway_bound
 
 
 @pytest.fixture
@@ -21,6 +23,42 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
+
+
+GatewayOnFake = Callable[..., tuple[Stack, FakeSmsc]]
+
+
+@pytest.fixture
+def gateway_on_fake(tmp_path: Path) -> Iterator[GatewayOnFake]:
+    """Start ``smsgw run`` (no simulator) bound to a :class:`FakeSmsc`; returns (stack, fake).
+
+    ``make(smpp={...}, subscribers=[...], **fake_options)``: ``smpp`` adds ``[smpp]``
+    keys (reconnects are fast by default), the rest goes to ``FakeSmsc``. Both are
+    stopped at the end of the test, the gateway first (it unbinds from the fake).
+    """
+    made: list[tuple[Stack, FakeSmsc]] = []
+
+    def make(
+        *, smpp: dict[str, Any] | None = None, subscribers: Iterable[str] = DEMO, **fake_options: Any
+    ) -> tuple[Stack, FakeSmsc]:
+        stack = Stack(tmp_path, smpp={"reconnect_min": 0.1, "reconnect_max": 0.5, **(smpp or {})})
+        stack.import_subscribers(subscribers)
+        fake = FakeSmsc(port=stack.smpp_port, **fake_options)
+        made.append((stack, fake))
+        stack.start_gateway(wait_bound=False)
+        fake.wait_bound(1)
+        wait_gateway_bound(stack, 1)
+        return stack, fake
+
+    try:
+        yield make
+    finally:
+        for stack, fake in made:
+            try:
+                fake.release()  # nothing withheld keeps the gateway's shutdown waiting
+                stack.stop()
+            finally:
+                fake.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

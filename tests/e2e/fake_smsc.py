@@ -7,9 +7,10 @@ bind_transceiver, and then does exactly what the test says:
 - send deliver_sm built from raw fields (:func:`deliver_sm_body`) or any raw bytes;
 - answer submit_sm with a status chosen per PDU (``submit_status``: an int, or a
   callable returning the status or ``None`` to withhold the response; a withheld
-  submit can be answered later with :meth:`FakeSmsc.respond`);
-- answer enquire_link or not (``answer_enquire_link``), delay unbind_resp
-  (``unbind_resp_delay``);
+  submit can be answered later with :meth:`FakeSmsc.respond`), at once or after
+  ``submit_delay`` seconds;
+- answer enquire_link or not (``answer_enquire_link``), delay bind_transceiver_resp
+  (``bind_resp_delay``) or unbind_resp (``unbind_resp_delay``);
 - close the connection on demand (:meth:`FakeSmsc.drop`);
 - record every PDU in both directions with a timestamp (``received``, ``sent``)
   and call ``on_pdu`` in the reader thread the moment a PDU from the gateway is
@@ -39,6 +40,7 @@ __all__ = [
     "ENQUIRE_LINK_RESP",
     "GENERIC_NACK",
     "SUBMIT_SM",
+    "SUBMIT_SM_RESP",
     "UNBIND",
     "UNBIND_RESP",
     "FakeSmsc",
@@ -201,11 +203,15 @@ class FakeSmsc:
         submit_status: SubmitPolicy = 0,
         answer_enquire_link: bool | Callable[[Pdu], bool] = True,
         unbind_resp_delay: float = 0.0,
+        bind_resp_delay: float = 0.0,
+        submit_delay: float = 0.0,
         on_pdu: Callable[[Pdu], None] | None = None,
     ) -> None:
         self.submit_status: SubmitPolicy = submit_status
         self.answer_enquire_link = answer_enquire_link
         self.unbind_resp_delay = unbind_resp_delay
+        self.bind_resp_delay = bind_resp_delay
+        self.submit_delay = submit_delay
         self.on_pdu = on_pdu
         self.received: list[Pdu] = []
         self.sent: list[Pdu] = []
@@ -276,17 +282,30 @@ class FakeSmsc:
         short_message: bytes,
         *,
         session: int | None = None,
+        sequence: int | None = None,
         **fields: Any,
     ) -> int:
         """Send one deliver_sm (see :func:`deliver_sm_body`); returns its sequence number."""
-        return self.send_request(DELIVER_SM, deliver_sm_body(source, destination, short_message, **fields), session)
+        body = deliver_sm_body(source, destination, short_message, **fields)
+        return self.send_request(DELIVER_SM, body, session, sequence=sequence)
 
-    def send_request(self, command_id: int, body: bytes, session: int | None = None) -> int:
-        """Send a request with the session's next sequence number; returns that number."""
+    def send_request(
+        self, command_id: int, body: bytes, session: int | None = None, *, sequence: int | None = None
+    ) -> int:
+        """Send a request with the given or else the session's next sequence number; returns that number."""
         target = self._session(session)
-        sequence = next(target.sequences)
+        if sequence is None:
+            sequence = next(target.sequences)
         self._write(target, command_id, sequence, body)
         return sequence
+
+    def release(self, status: int = 0) -> None:
+        """Answer every withheld submit_sm with ``status``, and answer the next ones at once."""
+        self.submit_status = status
+        with self._cond:
+            withheld = list(self.withheld)
+        for pdu in withheld:
+            self.respond(pdu, status)
 
     def send_raw(self, data: bytes, session: int | None = None) -> None:
         """Write ``data`` as it is (recorded as one PDU if it has a header)."""
@@ -356,17 +375,18 @@ class FakeSmsc:
             into.append(pdu)
             self._cond.notify_all()
 
-    def _write(self, session: _Session, command_id: int, sequence: int, body: bytes, status: int = 0) -> None:
+    def _write(self, session: _Session, command_id: int, sequence: int, body: bytes = b"", status: int = 0) -> None:
         data = pdu_bytes(command_id, sequence, body, status)
         with session.lock:
             if session.closed:
                 return
+            at = time.time()  # before the peer can possibly have read it
             try:
                 session.sock.sendall(data)
             except OSError as error:
                 self.errors.append(f"write to session {session.number}: {error}")
                 return
-        self._record(Pdu(time.time(), session.number, "out", command_id, status, sequence, body), self.sent)
+        self._record(Pdu(at, session.number, "out", command_id, status, sequence, body), self.sent)
 
     def _later(self, delay: float, action: Callable[[], None]) -> None:
         timer = threading.Timer(delay, action)
@@ -441,12 +461,16 @@ class FakeSmsc:
                         self.errors.append(f"on_pdu: {error!r}")
                 self._record(pdu, self.received)
                 self._handle(session, pdu)
+        except Exception as error:  # a bug of the fake itself: recorded, the test sees it
+            self.errors.append(f"session {session.number}: {error!r}")
         finally:
             self._close_session(session)
 
     def _handle(self, session: _Session, pdu: Pdu) -> None:
         command_id = pdu.command_id
         if command_id == BIND_TRANSCEIVER:
+            if self.bind_resp_delay > 0:
+                time.sleep(self.bind_resp_delay)  # this session reads nothing else meanwhile
             with self._cond:
                 session.bound = True
                 self.binds += 1
@@ -457,6 +481,8 @@ class FakeSmsc:
             if status is None:
                 with self._cond:
                     self.withheld.append(pdu)
+            elif self.submit_delay > 0:
+                self._later(self.submit_delay, lambda: self.respond(pdu, status))
             else:
                 self.respond(pdu, status)
         elif command_id == ENQUIRE_LINK:

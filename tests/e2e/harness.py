@@ -385,3 +385,46 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0
                     return
         time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+# --- helpers for tests that look inside (added with the redelivery / crash tests) ----------
+
+
+def numbered_subscribers(
+    count: int, *, first_sender: int = 37121000000, first_karte: int = 37129100000
+) -> tuple[list[str], list[str], list[str]]:
+    """``count`` active private postpaid senders and ``count`` active Kartes: (senders, kartes, CSV rows)."""
+    senders = [str(first_sender + i) for i in range(count)]
+    kartes = [str(first_karte + i) for i in range(count)]
+    rows = [f"{s},postpaid,active,private,false,en,,," for s in senders]
+    rows += [f"{k},karte,active,private,false,en,,2030-12-31,0.00" for k in kartes]
+    return senders, kartes, rows
+
+
+def db_query(db_path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of one read-only query on the gateway's SQLite file, read while the gateway runs."""
+    import sqlite3
+
+    con = sqlite3.connect(db_path, timeout=10)
+    try:
+        return list(con.execute(sql, params))
+    finally:
+        con.close()
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll ``predicate()`` until true; AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(interval)
+
+
+def wait_gateway_bound(stack: Stack, binds: int, timeout: float = 20.0) -> None:
+    """Wait until the gateway itself logged its ``binds``-th bind (an SMSC sees the bind earlier)."""
+    wait_until(
+        lambda: any(e.get("event") == "smpp_bound" and e.get("binds") == binds for e in stack.log_events()),
+        timeout,
+        f"the gateway's bind number {binds}",
+    )

@@ -1,0 +1,71 @@
+"""The operations endpoints and the metrics behind them (no SMSC, no database)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import aiohttp
+
+from smsgw.ops.http import OpsServer
+from smsgw.ops.metrics import Metrics
+from smsgw.ops.observer import Observer
+
+
+async def test_healthz_follows_the_bind_and_metrics_are_prometheus_text() -> None:
+    metrics = Metrics()
+    bound = {"now": False}
+    server = OpsServer(metrics, bound=lambda: bound["now"], host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            base = f"http://127.0.0.1:{server.port}"
+            async with session.get(base + "/healthz") as response:
+                assert response.status == 503
+            bound["now"] = True
+            async with session.get(base + "/healthz") as response:
+                assert response.status == 200 and (await response.json())["status"] == "ok"
+            metrics.mo.labels("1643", "TopUp", "topup_applied").inc()
+            async with session.get(base + "/metrics") as response:
+                assert response.status == 200 and response.content_type == "text/plain"
+                body = await response.text()
+    finally:
+        await server.stop()
+    assert 'smsgw_mo_total{command="TopUp",outcome="topup_applied",short_code="1643"} 1.0' in body
+    assert "# TYPE smsgw_mo_commit_seconds histogram" in body
+
+
+def test_observer_turns_events_into_metrics() -> None:
+    metrics = Metrics()
+    observer = Observer(metrics)
+    result = SimpleNamespace(
+        source="1643", command="TopUp", outcome="topup_applied", replies=(1, 2), redelivery=False, mo_id="abc"
+    )
+    observer("bound", 1)
+    observer("mo", (result, 0.004))
+    observer("reply_accepted", SimpleNamespace(mo_id="abc"))
+    observer("reply_accepted", SimpleNamespace(mo_id="abc"))  # the second reply: latency counted once
+    observer("link_lost", None)
+    registry = metrics.registry
+    assert registry.get_sample_value("smsgw_binds_total") == 1
+    assert registry.get_sample_value("smsgw_bound") == 0
+    assert (
+        registry.get_sample_value(
+            "smsgw_mo_total", {"short_code": "1643", "command": "TopUp", "outcome": "topup_applied"}
+        )
+        == 1
+    )
+    assert registry.get_sample_value("smsgw_mo_reply_accepted_seconds_count") == 1
+    assert registry.get_sample_value("smsgw_mt_total", {"state": "submitted"}) == 2
+
+
+def test_the_grafana_dashboard_uses_only_metrics_that_exist() -> None:
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"smsgw_[a-z_]+", expr)}
+    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",), "gauge": ("",)}
+    exported = {family.name + suffix for family in Metrics().registry.collect() for suffix in suffixes[family.type]}
+    missing = used - exported
+    assert used and not missing, missing
