@@ -170,6 +170,23 @@ class Api:
         return figures
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of its children (the database worker)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -231,7 +248,13 @@ def run(
         api.wait_binds(1)
         time.sleep(0.5)
         rss_start = rss_mb(esme.pid)
+        cpu_before = cpu_seconds(esme.pid), cpu_seconds(simulator.pid)
         figures = api.load(mix(n), window, rate, timeout=max(120.0, n / 50))
+        cpu_after = cpu_seconds(esme.pid), cpu_seconds(simulator.pid)
+        figures["cpu_us_per_mo"] = {
+            "esme": round((cpu_after[0] - cpu_before[0]) / n * 1e6),
+            "simulator": round((cpu_after[1] - cpu_before[1]) / n * 1e6),
+        }
         rounds = 0
         deadline = time.monotonic() + soak
         while time.monotonic() < deadline:
@@ -253,7 +276,8 @@ def describe(name: str, f: dict[str, Any]) -> str:
         f"{name}: {f['acked']}/{f['total']} acked, {f['replied']} replied, {f['failed']} failed | "
         f"ack {r['acked_per_s']:.0f}/s, reply {r['replied_per_s']:.0f}/s | "
         f"MO→ack p50 {ack['p50']} ms p99 {ack['p99']} ms | MO→reply p50 {reply['p50']} ms p99 {reply['p99']} ms | "
-        f"rss {f['rss_start_mb']:.1f}→{f['rss_end_mb']:.1f} MB"
+        f"rss {f['rss_start_mb']:.1f}→{f['rss_end_mb']:.1f} MB | "
+        f"CPU µs/MO: esme {f['cpu_us_per_mo']['esme']}, simulator {f['cpu_us_per_mo']['simulator']}"
     )
 
 

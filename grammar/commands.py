@@ -45,6 +45,9 @@ class TopUp:
     karte: str
     amount: Decimal
 
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (TopUp, (self.karte, self.amount))
+
 
 @dataclass(frozen=True, slots=True)
 class RequestMonthly:
@@ -52,6 +55,9 @@ class RequestMonthly:
 
     karte: str
     amount: Decimal
+
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (RequestMonthly, (self.karte, self.amount))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,9 @@ class CancelMonthly:
 
     karte: str | None = None
 
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (CancelMonthly, (self.karte,))
+
 
 @dataclass(frozen=True, slots=True)
 class Status:
@@ -72,12 +81,18 @@ class Status:
 
     karte: str | None = None
 
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (Status, (self.karte,))
+
 
 @dataclass(frozen=True, slots=True)
 class Help:
     """1643 ``HELP`` / ``?`` (topic None) or ``V?``, ``M?``, ``S?``, ``STOP?``."""
 
     topic: HelpTopic | None = None
+
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (Help, (self.topic,))
 
 
 Command = ResetPassword | TopUp | RequestMonthly | Confirm | CancelMonthly | Status | Help

@@ -106,6 +106,9 @@ class Outgoing:
     text: str
     sensitive: bool = False
 
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (Outgoing, (self.to, self.text, self.sensitive))
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:

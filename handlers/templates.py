@@ -1,6 +1,7 @@
 """Reply texts in Latvian (default) and English, and how values are written in them.
 
-Every template must fit two SMS parts with worst-case values
+The replies of a one-off top-up (the bulk of the traffic) fit ONE part in both
+languages. Every template must fit two SMS parts with worst-case values
 (``tests/unit/test_templates.py``): 306 GSM 03.38 septets, or 134 UCS-2
 characters when a character (any Latvian letter with a diacritic) needs UCS-2.
 Numbers are shown in their 8-digit national form, amounts as ``5,00 EUR`` (lv)
@@ -24,12 +25,12 @@ _LV, _EN = Language.LV, Language.EN
 TEMPLATES: dict[str, dict[Language, str]] = {
     # --- 1643 SOS-SMS: successes ---
     "topup_done": {
-        _LV: "Glābējīsziņa: LMT Karte {karte} papildināta par {amount}. Summa būs Jūsu nākamajā LMT rēķinā.",
+        _LV: "LMT Karte {karte} papildināta par {amount}. Summa būs Jūsu rēķinā.",
         _EN: "SOS-SMS: LMT Karte {karte} has been topped up with {amount}. "
         "The amount will appear on your next LMT invoice.",
     },
     "topup_received": {
-        _LV: "Jūsu LMT Karte papildināta par {amount}. Papildināja {sender} ar Glābējīsziņu.",
+        _LV: "Glābējīsziņa no {sender}: Jūsu LMT Karte papildināta par {amount}.",
         _EN: "Your LMT Karte has been topped up with {amount} by {sender} via SOS-SMS.",
     },
     "monthly_done": {

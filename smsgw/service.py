@@ -54,7 +54,9 @@ class Service:
 
     # --- MOs -------------------------------------------------------------------
 
-    async def handle_mo_part(self, part: MoPart, *, mo_id: str | None = None) -> MoResult | None:
+    async def handle_mo_part(
+        self, part: MoPart, *, mo_id: str | None = None, claim_for: tuple[str, timedelta] | None = None
+    ) -> MoResult | None:
         """Store one part of a long MO; when it completes the message, process the whole.
 
         Returns None while parts are missing (the part is stored: it may be
@@ -72,7 +74,7 @@ class Service:
             complete.data_coding,
             mo_id or new_mo_id(),
         )
-        return await self.handle_mo(mo, parts=complete)
+        return await self.handle_mo(mo, parts=complete, claim_for=claim_for)
 
     async def recover(self) -> int:
         """Process long MOs whose parts were all stored but not processed (a crash in between)."""
@@ -83,7 +85,12 @@ class Service:
         return len(sets)
 
     async def handle_mo(
-        self, mo: InboundMo, *, recognise_redelivery: bool = True, parts: PartSet | None = None
+        self,
+        mo: InboundMo,
+        *,
+        recognise_redelivery: bool = True,
+        parts: PartSet | None = None,
+        claim_for: tuple[str, timedelta] | None = None,
     ) -> MoResult:
         """Run one MO's unit of work; returns after its commit.
 
@@ -105,6 +112,7 @@ class Service:
         password: TemporaryPassword | None = None
         if isinstance(command, ResetPassword):
             password = await asyncio.to_thread(new_temporary_password, self.rules.password_length, n=self.scrypt_n)
+        now = self.clock()
         prepared = Prepared(
             mo=mo,
             sender=normalize_msisdn(mo.source) or mo.source,
@@ -112,9 +120,10 @@ class Service:
             problem=problem,
             password=password,
             fingerprint=fingerprint(mo.source, mo.destination, mo.data_coding, mo.text),
-            now=self.clock(),
+            now=now,
             recognise_redelivery=recognise_redelivery,
             parts=parts,
+            claim=None if claim_for is None else (claim_for[0], now + claim_for[1]),
         )
         return await self.db.call("mo", prepared)  # type: ignore[no-any-return]
 

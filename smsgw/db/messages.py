@@ -106,11 +106,26 @@ class SqlMessages:
             await self._sql.run(_CONFIRM, [{"p_id": mo_id} for mo_id in mo_ids])
 
     async def queue(
-        self, messages: Sequence[QueuedMessage], *, mo_id: str | None, at: datetime, expires_at: datetime
-    ) -> None:
+        self,
+        messages: Sequence[QueuedMessage],
+        *,
+        mo_id: str | None,
+        at: datetime,
+        expires_at: datetime,
+        claim: tuple[str, datetime] | None = None,
+    ) -> list[int]:
+        """Queue replies; returns their outbox ids.
+
+        With ``claim`` = (owner, lease end), the rows are born claimed by that
+        sender (``sending``), which then sends them without claiming them first;
+        should it die, the lease ends and they are sent by whoever claims next.
+        """
         if not messages:
-            return
+            return []
         now, expires = ts(at), ts(expires_at)
+        state, owner, due, attempts = (
+            ("queued", None, now, 0) if claim is None else ("sending", claim[0], ts(claim[1]), 1)
+        )
         rows: list[dict[str, Any]] = [
             {
                 "mo_id": mo_id,
@@ -118,16 +133,17 @@ class SqlMessages:
                 "destination": m.destination,
                 "text": m.text,
                 "sealed": m.sealed,
-                "state": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
+                "state": state,
+                "attempts": attempts,
+                "next_attempt_at": due,
                 "expires_at": expires,
                 "created_at": now,
                 "updated_at": now,
+                "claimed_by": owner,
             }
             for m in messages
         ]
-        await self._sql.run(_QUEUE, rows)
+        return [await self._sql.insert(_QUEUE, row) for row in rows]
 
     async def replies(self, mo_id: str) -> list[QueuedMessage]:
         rows = await self._sql.rows(_REPLIES, {"p_mo": mo_id})

@@ -54,6 +54,22 @@ class ClaimedReply:
     expires_at: datetime
     done_parts: frozenset[int]  # parts already accepted before (a re-claim after a crash)
 
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (
+            ClaimedReply,
+            (
+                self.id,
+                self.mo_id,
+                self.source,
+                self.destination,
+                self.text,
+                self.sealed,
+                self.attempts,
+                self.expires_at,
+                self.done_parts,
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PartAccepted:
@@ -62,6 +78,9 @@ class PartAccepted:
     message_id: str  # "" when it was recorded before (a re-claimed reply whose parts were all accepted)
     total: int  # parts of the reply
     complete: bool  # the last part of its reply to be accepted
+
+    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
+        return (PartAccepted, (self.outbox_id, self.part_no, self.message_id, self.total, self.complete))
 
 
 _unsent = or_(outbox.c.state == "queued", outbox.c.state == "sending")
@@ -129,6 +148,17 @@ _PART_RECEIPT = (
     .where(mt_parts.c.smsc_message_id == bindparam("p_mid"))
     .values(state=bindparam("p_state"), updated_at=bindparam("p_now"))
     .returning(mt_parts.c.outbox_id)
+)
+# A one-part reply takes its part's state at once (the common case: no reads needed).
+_SINGLE_PART_STATE = (
+    update(outbox)
+    .where(
+        outbox.c.id == bindparam("p_id"),
+        outbox.c.parts == 1,
+        or_(outbox.c.state == "submitted", outbox.c.state == "sending"),
+    )
+    .values(state=bindparam("p_state"), updated_at=bindparam("p_now"))
+    .returning(outbox.c.mo_id)
 )
 _PART_STATES = select(mt_parts.c.state).where(mt_parts.c.outbox_id == bindparam("p_id"))
 _REPLY_PARTS = select(outbox.c.parts, outbox.c.state, outbox.c.mo_id).where(outbox.c.id == bindparam("p_id"))
@@ -224,7 +254,10 @@ class SqlOutbox:
         for message_id in message_ids:
             found = await self._sql.row(_PART_RECEIPT, {"p_mid": message_id, "p_state": state, "p_now": when})
             if found is not None:
-                mo_id = await self._settle(found.outbox_id, when)
+                single = await self._sql.row(
+                    _SINGLE_PART_STATE, {"p_id": found.outbox_id, "p_state": state, "p_now": when}
+                )
+                mo_id = single.mo_id if single is not None else await self._settle(found.outbox_id, when)
                 return int(found.outbox_id), mo_id
         return None
 

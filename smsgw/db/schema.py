@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
@@ -90,7 +91,14 @@ mo_messages = Table(
     # without it can be redelivered, so only they are matched by fingerprint.
     Column("acked", Boolean, nullable=False),
     Index(None, "fingerprint", "received_at"),
-    Index(None, "smsc_ref", unique=True),
+    # Most MOs carry no SMSC id: only those that do are indexed.
+    Index(
+        None,
+        "smsc_ref",
+        unique=True,
+        sqlite_where=text("smsc_ref IS NOT NULL"),
+        postgresql_where=text("smsc_ref IS NOT NULL"),
+    ),
 )
 
 # Parts of long MOs, stored (and acknowledged) one by one until the message is complete.
@@ -123,7 +131,15 @@ topups = Table(
     Column("order_id", Integer),
     Column("period", String(7)),
     Index(None, "sender", "created_at"),
-    UniqueConstraint("order_id", "period"),
+    # A monthly order runs at most once per month (one-off top-ups have no order).
+    Index(
+        None,
+        "order_id",
+        "period",
+        unique=True,
+        sqlite_where=text("order_id IS NOT NULL"),
+        postgresql_where=text("order_id IS NOT NULL"),
+    ),
 )
 
 charges = Table(
@@ -227,7 +243,6 @@ outbox = Table(
     Column("parts", Integer),
     Column("last_error", String(200)),
     Index(None, "state", "next_attempt_at"),
-    Index(None, "mo_id"),
 )
 
 # One row per submitted part: the persisted correlator (SMSC message id -> reply).

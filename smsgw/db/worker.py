@@ -93,7 +93,9 @@ def main(fd: int) -> None:
         try:
             data = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # an unpicklable result or exception: say what it was
-            results = [(i, ok, v if _picklable(v) else RuntimeError(f"{type(v).__name__}: {v}")) for i, ok, v in results]  # noqa: E501
+            results = [
+                (i, ok, v if _picklable(v) else RuntimeError(f"{type(v).__name__}: {v}")) for i, ok, v in results
+            ]
             data = pickle.dumps(results)
         try:
             sock.sendall(_LENGTH.pack(len(data)) + data)

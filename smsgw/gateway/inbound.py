@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -46,6 +46,7 @@ class Inbound:
         window: int = 32,
         mo_id_tag: int = 0,
         on_result: Callable[[MoResult, float], None] | None = None,
+        claim_for: Callable[[], tuple[str, timedelta] | None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._service = service
@@ -55,6 +56,7 @@ class Inbound:
         self._window = window
         self._mo_id_tag = mo_id_tag
         self._on_result = on_result
+        self._claim_for = claim_for
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._tails: dict[str, asyncio.Future[None]] = {}
@@ -130,7 +132,7 @@ class Inbound:
                 pdu.text,
                 now,
             )
-            result = await self._service.handle_mo_part(part, mo_id=mo_id)
+            result = await self._service.handle_mo_part(part, mo_id=mo_id, claim_for=self._claim_for())
             if result is None:
                 log.debug("mo_part_stored", part=concat.sequence, total=concat.total)
                 return None
@@ -138,7 +140,7 @@ class Inbound:
             mo = InboundMo(
                 pdu.source_addr, pdu.destination_addr, pdu.text, now, smsc_ref or None, pdu.data_coding, mo_id
             )
-            result = await self._service.handle_mo(mo)
+            result = await self._service.handle_mo(mo, claim_for=self._claim_for())
         if self._on_result is not None:
             self._on_result(result, time.perf_counter() - started)
         return result.mo_id

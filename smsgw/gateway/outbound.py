@@ -25,7 +25,7 @@ import itertools
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -148,6 +148,16 @@ class Sender:
         self.stats = SenderStats()
 
     # --- signals from the rest of the gateway ------------------------------------------
+
+    def claim_for(self) -> tuple[str, timedelta] | None:
+        """(owner, lease) under which new replies may be born claimed for this sender, unless it is stopping."""
+        return None if self._stopping else (self._owner, timedelta(seconds=self._lease))
+
+    def take(self, replies: Sequence[ClaimedReply]) -> None:
+        """Replies born claimed for us (``claim_for``): send them without claiming them first."""
+        for row in replies:
+            self._hold(row)
+        self._wake.set()
 
     def notify(self) -> None:
         """New replies were committed: claim them now rather than at the next poll."""

@@ -80,6 +80,7 @@ class Gateway:
             window=smpp.mo_window,
             mo_id_tag=smpp.mo_message_id_tag,
             on_result=self._mo_done,
+            claim_for=self.sender.claim_for,
         )
         self.esme = GatewayEsme(
             smpp,
@@ -99,7 +100,9 @@ class Gateway:
         self.observer(name, value)
 
     def _mo_done(self, result: MoResult, seconds: float) -> None:
-        if result.replies:
+        if result.claimed:
+            self.sender.take(result.claimed)
+        elif result.replies:
             self.sender.notify()
         if self.email is not None and result.outcome == "password_issued":
             self.email.notify()

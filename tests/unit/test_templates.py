@@ -211,3 +211,12 @@ async def test_status_with_few_kartes_lists_them_all(lang: Language) -> None:
     [message] = (await status(Status(), ctx(uow))).messages
     assert "+" not in message.text
     assert all(number in message.text for number in ("21000001", "21000002", "21000003"))
+
+
+@pytest.mark.parametrize("lang", list(Language))
+def test_the_one_off_top_up_replies_fit_one_part(lang: Language) -> None:
+    """The bulk of the traffic: one SMS each to the sender and to the Karte user, never two."""
+    done = render("topup_done", lang, karte="37129999999", amount=Decimal("21.34"))
+    received = render("topup_received", lang, sender="37129999999", amount=Decimal("21.34"))
+    assert parts_needed(done) == 1, done
+    assert parts_needed(received) == 1, received

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:32:30.307598
+Create Date: 2026-11-22 04:34:58.859710
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('mo_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mo_messages_fingerprint_received_at'), ['fingerprint', 'received_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_mo_messages_smsc_ref'), ['smsc_ref'], unique=True)
+        batch_op.create_index(batch_op.f('ix_mo_messages_smsc_ref'), ['smsc_ref'], unique=True, sqlite_where=sa.text('smsc_ref IS NOT NULL'), postgresql_where=sa.text('smsc_ref IS NOT NULL'))
 
     op.create_table('mo_parts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -103,7 +103,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_mo_id'), ['mo_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_state_next_attempt_at'), ['state', 'next_attempt_at'], unique=False)
 
     op.create_table('password_requests',
@@ -155,10 +154,10 @@ def upgrade() -> None:
     sa.Column('mo_id', sa.String(length=32), nullable=True),
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('period', sa.String(length=7), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_topups')),
-    sa.UniqueConstraint('order_id', 'period', name=op.f('uq_topups_order_id_period'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_topups'))
     )
     with op.batch_alter_table('topups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_topups_order_id_period'), ['order_id', 'period'], unique=True, sqlite_where=sa.text('order_id IS NOT NULL'), postgresql_where=sa.text('order_id IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_topups_sender_created_at'), ['sender', 'created_at'], unique=False)
 
     op.create_table('charges',
@@ -214,6 +213,7 @@ def downgrade() -> None:
     op.drop_table('charges')
     with op.batch_alter_table('topups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_topups_sender_created_at'))
+        batch_op.drop_index(batch_op.f('ix_topups_order_id_period'), sqlite_where=sa.text('order_id IS NOT NULL'), postgresql_where=sa.text('order_id IS NOT NULL'))
 
     op.drop_table('topups')
     op.drop_table('temporary_passwords')
@@ -225,13 +225,12 @@ def downgrade() -> None:
     op.drop_table('password_requests')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_state_next_attempt_at'))
-        batch_op.drop_index(batch_op.f('ix_outbox_mo_id'))
 
     op.drop_table('outbox')
     op.drop_table('monthly_orders')
     op.drop_table('mo_parts')
     with op.batch_alter_table('mo_messages', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_mo_messages_smsc_ref'))
+        batch_op.drop_index(batch_op.f('ix_mo_messages_smsc_ref'), sqlite_where=sa.text('smsc_ref IS NOT NULL'), postgresql_where=sa.text('smsc_ref IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_mo_messages_fingerprint_received_at'))
 
     op.drop_table('mo_messages')
