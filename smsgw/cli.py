@@ -173,7 +173,16 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
         _fail(f"{csv_file}: file not found")
     except OSError as exc:
         _fail(f"{csv_file}: cannot read: {exc.strerror}")
-    report = read_subscribers_file(data)
+    big = data.count(b"\n") > 20_000
+
+    def validated(rows: int) -> None:
+        click.echo(f"smsgw: checked {rows:,} rows…", err=True)
+
+    def written(done: int, total: int) -> None:
+        if big:
+            click.echo(f"smsgw: written {done:,}/{total:,} ({done * 100 // total} %)", err=True)
+
+    report = read_subscribers_file(data, progress=validated if big else None)
     for warning in report.warnings:
         click.echo(f"smsgw: {csv_file}: {warning}", err=True)
     if report.error_count:
@@ -183,7 +192,9 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
         if more > 0:
             click.echo(f"{csv_file}: … and {more} more bad rows", err=True)
         _fail(f"{csv_file}: {report.error_count} bad row(s); nothing imported")
-    count = _run(ctx, lambda app: import_subscribers(app, report.subscribers))
+    if big:
+        click.echo(f"smsgw: all {len(report.subscribers):,} rows are valid; writing them in one transaction", err=True)
+    count = _run(ctx, lambda app: import_subscribers(app, report.subscribers, progress=written))
     click.echo(f"imported {count} subscriber(s)")
 
 

@@ -67,6 +67,9 @@ class DatabaseConfig(_Section):
     pool_size: int = Field(default=10, ge=1, le=200)
     apply_migrations: bool = True
     writer: Literal["process", "thread"] = "process"
+    # Fault injection for reliability tests: each commit on the SQLite hot path first
+    # waits a random 0..N seconds (a slow disk). 0 in production.
+    test_commit_delay: float = Field(default=0.0, ge=0, le=10)
 
     @field_validator("url")
     @classmethod

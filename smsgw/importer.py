@@ -13,7 +13,7 @@ import csv
 import enum
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -108,8 +108,11 @@ def _row(cells: dict[str, str]) -> Subscriber:
     )
 
 
-def read_subscribers(lines: Iterable[str]) -> ImportReport:
-    """Validate every row; the report holds either all subscribers or the errors."""
+def read_subscribers(lines: Iterable[str], *, progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Validate every row; the report holds either all subscribers or the errors.
+
+    ``progress`` is called with the number of rows read, every 10,000 rows.
+    """
     report = ImportReport()
     reader = csv.reader(lines)
     try:
@@ -130,7 +133,9 @@ def read_subscribers(lines: Iterable[str]) -> ImportReport:
         report.warnings.append(f"line 1: ignoring unknown column(s) {', '.join(extra)}")
     seen: dict[str, int] = {}
     try:
-        for cells_list in reader:
+        for count, cells_list in enumerate(reader, start=1):
+            if progress is not None and count % 10_000 == 0:
+                progress(count)
             line = reader.line_num
             if not any(cell.strip() for cell in cells_list):
                 continue
@@ -153,14 +158,14 @@ def read_subscribers(lines: Iterable[str]) -> ImportReport:
     return report
 
 
-def read_subscribers_file(data: bytes) -> ImportReport:
+def read_subscribers_file(data: bytes, *, progress: Callable[[int], None] | None = None) -> ImportReport:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         report = ImportReport()
         report.error(text_line(data, exc.start), "not UTF-8 text")
         return report
-    return read_subscribers(io.StringIO(text, newline=""))
+    return read_subscribers(io.StringIO(text, newline=""), progress=progress)
 
 
 def text_line(data: bytes, offset: int) -> int:

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import itertools
 import pickle
+import random
 import select
 import socket
 import sqlite3
@@ -79,6 +80,7 @@ def main(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     path, busy_timeout, make_catalog, config = _recv_frame(sock)
     catalog = make_catalog(config)
+    delay = float(getattr(getattr(config, "database", None), "test_commit_delay", 0.0) or 0.0)
     db = connect_sqlite(path, busy_timeout=busy_timeout)
     sql = FastSqliteSql(db, {}, {})
     _send_frame(sock, "ready")
@@ -89,7 +91,7 @@ def main(fd: int) -> None:
                 calls.extend(_recv_frame(sock))
         except (EOFError, OSError):
             return
-        results = _run(db, sql, calls, catalog, drive, SqlUnitOfWork)
+        results = _run(db, sql, calls, catalog, drive, SqlUnitOfWork, delay)
         try:
             data = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # an unpicklable result or exception: say what it was
@@ -103,7 +105,9 @@ def main(fd: int) -> None:
             return
 
 
-def _run(db: sqlite3.Connection, sql: Any, calls: list[Any], catalog: Any, drive: Any, uow_type: Any) -> list[Any]:
+def _run(
+    db: sqlite3.Connection, sql: Any, calls: list[Any], catalog: Any, drive: Any, uow_type: Any, delay: float = 0.0
+) -> list[Any]:
     results: list[Any] = []
     try:
         _begin(db)
@@ -119,6 +123,8 @@ def _run(db: sqlite3.Connection, sql: Any, calls: list[Any], catalog: Any, drive
                 else:
                     db.execute("RELEASE unit")
                     results.append((call_id, True, value))
+            if delay:
+                time.sleep(random.uniform(0, delay))  # [database] test_commit_delay: a slow disk
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

@@ -108,6 +108,10 @@ class GatewayEsme(ESME):
         if self.bound:
             self.write_pdu(smpp.enquire_link(self.next_sequence()))
 
+    def _binding(self) -> bool:
+        state: SmppSessionState = self._session_state
+        return state == SmppSessionState.OPEN
+
     @property
     def bound(self) -> bool:
         return self._session_state == self.bind_mode.session_state
@@ -213,6 +217,12 @@ class GatewayEsme(ESME):
         """Stop taking MOs, finish in-flight work, unbind and wait for unbind_resp."""
         await self.inbound.drain(timeout)
         await self.outbound.drain(timeout)
+        # A bind under way finishes (or fails) first, so that a session the SMSC
+        # counts as bound is never left without an unbind.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5.0
+        while self._binding() and loop.time() < deadline:  # noqa: ASYNC110 - the library keeps no event for it
+            await asyncio.sleep(0.05)
         self._is_shutting_down = True
         if self.bound:
             self._unbind_resp.clear()
