@@ -1,0 +1,1 @@
+"""Reliability suite: models, fuzzing, abuse, faults."""
