@@ -112,8 +112,9 @@ class Prepared:
 
 
 def _replyable(sender: str) -> bool:
+    # ASCII digits only: str.isdigit() also takes "²", "١" or "３", which no submit_sm can carry.
     digits = sender.removeprefix("+")
-    return digits.isdigit() and 3 <= len(digits) <= 15
+    return digits.isascii() and digits.isdigit() and 3 <= len(digits) <= 15
 
 
 class MoUnit:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "SMSC_REF_MAX",
     "charges",
     "early_receipts",
     "email_outbox",
@@ -55,6 +56,8 @@ metadata = MetaData(
 
 _MSISDN = 15
 _TS = 27  # 2026-11-22T02:31:26.123456Z
+_ADDR = 64  # an MO's address as read: SMPP 3.4 allows 20 characters, our decoder takes up to 64
+SMSC_REF_MAX = 80  # an SMSC's own MO id as stored (a longer one is stored as its digest)
 
 subscribers = Table(
     "subscribers",
@@ -77,11 +80,11 @@ mo_messages = Table(
     "mo_messages",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("source", String(32), nullable=False),
-    Column("destination", String(32), nullable=False),
+    Column("source", String(_ADDR), nullable=False),
+    Column("destination", String(_ADDR), nullable=False),
     Column("text", Text, nullable=False),
     Column("data_coding", Integer, nullable=False),
-    Column("smsc_ref", String(80)),
+    Column("smsc_ref", String(SMSC_REF_MAX)),
     Column("fingerprint", String(64), nullable=False),
     Column("received_at", String(_TS), nullable=False),
     Column("processed_at", String(_TS), nullable=False),
@@ -106,8 +109,8 @@ mo_parts = Table(
     "mo_parts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(32), nullable=False),
-    Column("destination", String(32), nullable=False),
+    Column("source", String(_ADDR), nullable=False),
+    Column("destination", String(_ADDR), nullable=False),
     Column("reference", Integer, nullable=False),
     Column("total", Integer, nullable=False),
     Column("sequence", Integer, nullable=False),

@@ -83,7 +83,10 @@ def main(fd: int) -> None:
     delay = float(getattr(getattr(config, "database", None), "test_commit_delay", 0.0) or 0.0)
     db = connect_sqlite(path, busy_timeout=busy_timeout)
     sql = FastSqliteSql(db, {}, {})
-    _send_frame(sock, "ready")
+    try:
+        _send_frame(sock, "ready")
+    except OSError:  # the gateway went away while we started
+        return
     while True:
         try:
             calls = _recv_frame(sock)
@@ -170,6 +173,7 @@ class WorkerClient:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
+        self._closed = False
         self.batches = 0
         self.calls = 0
 
@@ -199,6 +203,8 @@ class WorkerClient:
             log.info("db_worker_started", pid=self._process.pid)
 
     async def call(self, name: str, *args: Any) -> Any:
+        if self._closed:  # shutting down: no new worker for a late caller
+            raise ConnectionError("the database is closed")
         if not self.alive:
             await self.start()
         loop = asyncio.get_running_loop()
@@ -240,7 +246,7 @@ class WorkerClient:
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         self._writer = None
-        if self._pending:
+        if self._pending and not self._closed:
             log.error("db_worker_lost", calls_failed=len(self._pending))
         self._fail(list(self._pending))
 
@@ -251,6 +257,7 @@ class WorkerClient:
                 future.set_exception(ConnectionError("the database worker process ended"))
 
     async def close(self) -> None:
+        self._closed = True
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(Exception):

@@ -42,6 +42,9 @@ class AckTracker:
         self._flush_task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
         self.confirmed_total = 0
+        # Told the MO ids whose response the SMSC read (True) or may never have (link lost: False);
+        # returns those to confirm (Inbound.settled: not an MO the SMSC sent again meanwhile).
+        self.on_settled: Callable[[list[str], bool], list[str]] | None = None
 
     def responded(self, mo_id: str, next_request: int, probe: Callable[[], None]) -> None:
         """We wrote the deliver_sm_resp of ``mo_id``; ``next_request`` is the next request's sequence."""
@@ -56,8 +59,11 @@ class AckTracker:
 
     def answered(self, sequence: int) -> None:
         """The SMSC answered our request ``sequence``."""
+        settled = []
         while self._waiting and self._waiting[0][0] <= sequence:
-            self._confirmed.append(self._waiting.popleft()[1])
+            settled.append(self._waiting.popleft()[1])
+        if settled:
+            self._confirmed.extend(settled if self.on_settled is None else self.on_settled(settled, True))
         if self._confirmed:
             if len(self._confirmed) >= self._batch:
                 self._schedule(0.0)
@@ -68,6 +74,8 @@ class AckTracker:
         """Responses not yet confirmed may never have arrived: those MOs stay unconfirmed."""
         if self._waiting:
             log.info("acks_unconfirmed_at_link_loss", count=len(self._waiting))
+            if self.on_settled is not None:
+                self.on_settled([mo_id for _, mo_id in self._waiting], False)
         self._waiting.clear()
 
     def _schedule(self, delay: float) -> None:

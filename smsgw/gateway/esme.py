@@ -35,6 +35,35 @@ log = structlog.get_logger("smsgw.smpp")
 _MAX_PDU = 70_000  # message_payload can carry 64 KiB
 
 
+class _Connection:
+    """The link as seen by the deliver_sm read on one connection.
+
+    A deliver_sm_resp answers a sequence number of the connection its deliver_sm
+    came on: once that connection ended, a response goes nowhere (not on the next
+    connection, where the number means another PDU, and not into a dead socket
+    whose response AckTracker would then count as read by the SMSC).
+    """
+
+    __slots__ = ("_esme", "_writer", "open")
+
+    def __init__(self, esme: GatewayEsme) -> None:
+        self._esme = esme
+        self._writer = esme._writer
+        self.open = True
+
+    def write_pdu(self, data: bytes) -> bool:
+        if not self.open or self._esme._writer is not self._writer:
+            return False
+        return self._esme.write_pdu(data)
+
+    def peek_sequence(self) -> int:
+        return self._esme.peek_sequence()
+
+    def probe(self) -> None:
+        if self.open:
+            self._esme.probe()
+
+
 class GatewayEsme(ESME):
     def __init__(
         self,
@@ -162,13 +191,14 @@ class GatewayEsme(ESME):
 
     async def _receive_data(self) -> bytes | None:
         """Read PDUs until the link ends; never lets a bad PDU take the session down."""
+        link = _Connection(self)
         try:
             while True:
                 header, body = await self._read_frame()
                 self._data_received.set()
                 command = header.command_id
                 if command == smpp.DELIVER_SM:
-                    await self.inbound.accept(self, header, body)
+                    await self.inbound.accept(link, header, body)
                 elif command == smpp.SUBMIT_SM_RESP or command == smpp.GENERIC_NACK:
                     self.acks.answered(header.sequence)
                     if not self.outbound.on_response(header, body) and command == smpp.GENERIC_NACK:
@@ -200,6 +230,7 @@ class GatewayEsme(ESME):
             self._emit("link_lost", None)
             return None
         finally:
+            link.open = False  # MOs of this connection still committing: their responses go nowhere
             self.acks.link_lost()
 
     async def _dequeue_messages(self) -> dict[str, Any]:

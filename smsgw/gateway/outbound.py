@@ -252,13 +252,17 @@ class Sender:
             self._finish(reply, "expired", "not accepted before it expired")
             return True
         sequence = link.next_sequence()
-        data = smpp.submit_sm(
-            sequence,
-            source_addr=reply.claimed.source,
-            destination_addr=reply.claimed.destination,
-            part=reply.parts[part.number - 1],
-            registered_delivery=self._registered_delivery,
-        )
+        try:
+            data = smpp.submit_sm(
+                sequence,
+                source_addr=reply.claimed.source,
+                destination_addr=reply.claimed.destination,
+                part=reply.parts[part.number - 1],
+                registered_delivery=self._registered_delivery,
+            )
+        except ValueError as error:  # an address no submit_sm can carry: it never will be sent
+            self._finish(reply, "failed", f"cannot submit: {error}")
+            return True
         if not link.write_pdu(data):
             return False
         part.attempts += 1
@@ -451,6 +455,13 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.05)
         await self.flush()
+        # The claim and the flush under way finish before the database closes (bounded).
+        busy = [t for t in (self._claim_task, self._flush_task) if t is not None and not t.done()]
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=max(1.0, deadline - time.monotonic()))
+            for task in late:
+                task.cancel()
+            await self.flush()
         held = list(self._replies.values())
         self._replies.clear()
         self._ready.clear()

@@ -82,6 +82,7 @@ class Gateway:
             on_result=self._mo_done,
             claim_for=self.sender.claim_for,
         )
+        self.acks.on_settled = self.inbound.settled
         self.esme = GatewayEsme(
             smpp,
             inbound=self.inbound,

@@ -42,8 +42,8 @@ def upgrade() -> None:
 
     op.create_table('mo_messages',
     sa.Column('id', sa.String(length=32), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('destination', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('destination', sa.String(length=64), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('data_coding', sa.Integer(), nullable=False),
     sa.Column('smsc_ref', sa.String(length=80), nullable=True),
@@ -61,8 +61,8 @@ def upgrade() -> None:
 
     op.create_table('mo_parts',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('destination', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('destination', sa.String(length=64), nullable=False),
     sa.Column('reference', sa.Integer(), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
