@@ -52,6 +52,7 @@ class SmppConfig(_Section):
     mo_window: int = Field(default=32, ge=1, le=1000)
     submit_timeout: float = Field(default=15.0, gt=0)
     redelivery_window: float = Field(default=86400.0, ge=0)
+    confirm_within: float = Field(default=0.5, gt=0, le=3600)
     mo_message_id_tag: int = Field(default=0, ge=0, le=0xFFFF)
     reply_validity: float = Field(default=86400.0, gt=0)
     registered_delivery: bool = True

@@ -79,6 +79,7 @@ class Gateway:
             self.acks,
             window=smpp.mo_window,
             mo_id_tag=smpp.mo_message_id_tag,
+            confirm_within=smpp.confirm_within,
             on_result=self._mo_done,
             claim_for=self.sender.claim_for,
         )
