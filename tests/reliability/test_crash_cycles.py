@@ -81,7 +81,8 @@ def crash_cycle(
 def test_gateway_killed_at_random_moments_loses_and_doubles_nothing(make_stack: MakeStack) -> None:
     rng = random.Random(SEED)
     population = Population(bursts=CYCLES)
-    stack = make_stack(population.rows())
+    # The simulator keeps every MO and MT of the run: the last check reads them all.
+    stack = make_stack(population.rows(), simulator={"history_limit": max(100_000, 400 * CYCLES)})
     view = SimulatorView(stack.sim_http)
     everything = Expected(mt_cursor=stack.cursor())
     hard_cases: Counter[str] = Counter()
