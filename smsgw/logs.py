@@ -37,6 +37,7 @@ __all__ = [
     "clear_mo",
     "configure_logging",
     "get_logger",
+    "log_failure",
     "mask_msisdns",
     "mask_text",
     "reset_logging",
@@ -378,6 +379,18 @@ def bind_mo(mo_id: str, **fields: Any) -> None:
     """Start one MO's unit of work: forget the previous context, then bind ``mo_id`` (and *fields*)."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(mo_id=mo_id, **fields)
+
+
+def log_failure(logger: Any, event: str, error: BaseException, **fields: Any) -> None:
+    """Log a failure caught in an ``except`` block.
+
+    A lost database worker or link (``ConnectionError``) is an expected kind of
+    failure: one line saying so. Anything else is a bug: with its traceback.
+    """
+    if isinstance(error, ConnectionError):
+        logger.error(event, error=str(error) or type(error).__name__, **fields)
+    else:
+        logger.exception(event, **fields)
 
 
 def clear_mo() -> None:

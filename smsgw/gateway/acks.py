@@ -23,6 +23,7 @@ from collections.abc import Callable
 import structlog
 
 from ..db.database import Database
+from ..logs import log_failure
 
 __all__ = ["AckTracker"]
 
@@ -93,8 +94,8 @@ class AckTracker:
 
             try:
                 await self._db.call("confirm_acks", batch)
-            except Exception:
-                log.exception("ack_confirmations_not_recorded", count=len(batch))
+            except Exception as error:
+                log_failure(log, "ack_confirmations_not_recorded", error, count=len(batch))
                 return
             self.confirmed_total += len(batch)
 

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 import structlog
-from aiosmpplib import ESME, BindMode
+from aiosmpplib import ESME, BindMode, EnquireLink
 from aiosmpplib.state import SmppError, SmppSessionState
 
 from ..config import SmppConfig
@@ -123,6 +123,14 @@ class GatewayEsme(ESME):
         # The library's own PDUs (bind, enquire_link, unbind) must not overtake ours:
         # AckTracker relies on the SMSC reading our stream in the order we wrote it.
         self._flush_out()
+        if isinstance(smpp_message, EnquireLink):
+            # The library sends these from a task nobody awaits: a link lost meanwhile must
+            # not end as "Task exception was never retrieved" (the read loop reports the loss).
+            try:
+                await super()._send_data(smpp_message)
+            except (ConnectionError, OSError) as error:
+                log.info("enquire_link_not_sent", reason=str(error) or type(error).__name__)
+            return
         await super()._send_data(smpp_message)
 
     def next_sequence(self) -> int:

@@ -46,7 +46,7 @@ import structlog
 
 from ..db.mo_parts import MoPart
 from ..db.schema import SMSC_REF_MAX
-from ..logs import bind_mo
+from ..logs import bind_mo, log_failure
 from ..service import InboundMo, MoResult, Service, new_mo_id
 from ..smpp import pdu as smpp
 from .acks import AckTracker
@@ -309,8 +309,8 @@ class Inbound:
                 if self._tails.get(source) is mine:
                     del self._tails[source]
             return smpp.ESME_ROK, result
-        except Exception:
-            log.exception("deliver_sm_failed", sequence=header.sequence)
+        except Exception as error:
+            log_failure(log, "deliver_sm_failed", error, sequence=header.sequence)
             return smpp.ESME_RX_T_APPN, None
 
     async def _mo(self, pdu: smpp.DeliverSm, started: float) -> MoResult | None:

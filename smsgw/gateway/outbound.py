@@ -34,6 +34,7 @@ import structlog
 
 from ..db.database import Database
 from ..db.outbox import ClaimedReply, PartAccepted
+from ..logs import log_failure
 from ..sealing import Sealer, SealingError
 from ..smpp import pdu as smpp
 from ..sms.encode import Part, encode_for_sms
@@ -360,8 +361,8 @@ class Sender:
         limit = self._max_held - len(self._replies)
         try:
             claimed = await self._db.call("claim", now, now + timedelta(seconds=self._lease), limit, self._owner)
-        except Exception:
-            log.exception("outbox_claim_failed")
+        except Exception as error:
+            log_failure(log, "outbox_claim_failed", error)
             return
         if len(claimed) == limit:
             self._want_claim = True  # there is more
@@ -429,7 +430,7 @@ class Sender:
                     "record_results", batch, early, [(variants, state) for variants, state, _ in receipts], now
                 )
             except Exception as error:
-                log.exception("outbox_record_failed", parts=len(batch), receipts=len(receipts))
+                log_failure(log, "outbox_record_failed", error, parts=len(batch), receipts=len(receipts))
                 self._buffer[:0] = batch
                 for _, _, future in receipts:
                     if not future.done():

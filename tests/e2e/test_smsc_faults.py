@@ -225,3 +225,10 @@ def test_outbound_window_limits_outstanding_submits(gw: Stack) -> None:
     expected = render("not_eligible_unknown", LV)
     for sender in senders:
         assert expected in [m["text"] for m in mts if m["destination"] == sender], sender
+
+
+def test_no_traceback_in_the_gateway_log_after_these_faults(gw: Stack) -> None:
+    """Operations read this log: the SMSC's faults above are warnings, never tracebacks (runs last here)."""
+    text = gw.log_text()
+    assert "Traceback" not in text
+    assert "never retrieved" not in text

@@ -32,6 +32,7 @@ instant, so tests call it right after a SIGKILL, before anything can catch up.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import sqlite3
@@ -177,7 +178,9 @@ class SimulatorView:
 # --- the database side ---------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def _riga(stamp: str, fmt: str) -> str:
+    # Cached: every check reads every top-up of the file again (a long run has tens of thousands).
     instant = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return instant.astimezone(RIGA).strftime(fmt)
 
