@@ -234,6 +234,9 @@ def _commit_unanswered(stack: Stack, view: SimulatorView, feed: Callable[[], lis
     """
     gateway = stack.gateway
     assert gateway is not None
+    # The SMSC must have room in its window for the new MOs: not full of older ones
+    # (redeliveries after the last crash, receipts) that wait for the stopped worker too.
+    wait_until(lambda: _smsc_has_room(stack), 10, "room in the SMSC's window")
     workers = process_children(gateway.pid)
     for pid in workers:
         _signal(pid, signal.SIGSTOP)
@@ -314,6 +317,12 @@ def kill(
     else:
         raise ValueError(f"unknown kill mode {mode!r}")
     return report
+
+
+def _smsc_has_room(stack: Stack, room: int = 12) -> bool:
+    status = stack.status()
+    outstanding = sum(int(b.get("outstanding_delivers", 0)) for b in status["binds"])
+    return int(status["queued"]) == 0 and outstanding + room <= int(SIMULATOR["mo_window"])
 
 
 def gateway_alive(stack: Stack) -> bool:
