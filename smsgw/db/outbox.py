@@ -53,6 +53,7 @@ class ClaimedReply:
     attempts: int
     expires_at: datetime
     done_parts: frozenset[int]  # parts already accepted before (a re-claim after a crash)
+    maybe_sent: frozenset[int] = frozenset()  # parts that were on the wire when their sender died
 
     def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
         return (
@@ -67,6 +68,7 @@ class ClaimedReply:
                 self.attempts,
                 self.expires_at,
                 self.done_parts,
+                self.maybe_sent,
             ),
         )
 

@@ -31,6 +31,7 @@ __all__ = [
     "charges",
     "early_receipts",
     "email_outbox",
+    "instances",
     "metadata",
     "mo_messages",
     "mo_parts",
@@ -246,6 +247,7 @@ outbox = Table(
     Column("parts", Integer),
     Column("last_error", String(200)),
     Index(None, "state", "next_attempt_at"),
+    Index(None, "claimed_by", "state"),
 )
 
 # One row per submitted part: the persisted correlator (SMSC message id -> reply).
@@ -260,6 +262,17 @@ mt_parts = Table(
     Column("updated_at", String(_TS), nullable=False),
     Index(None, "smsc_message_id"),
     UniqueConstraint("outbox_id", "part_no"),
+)
+
+# One row per running gateway instance; a reply claimed by an instance whose heartbeat
+# is older than [outbox] takeover is taken over by the others.
+instances = Table(
+    "instances",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("heartbeat_at", String(_TS), nullable=False),
+    Column("started_at", String(_TS), nullable=False),
+    Column("pid", Integer, nullable=False),
 )
 
 # Delivery receipts that arrived before their submit_sm_resp was stored.

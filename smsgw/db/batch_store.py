@@ -1,0 +1,161 @@
+"""Where a batch's transaction runs: SQLite in the event loop's thread, or PostgreSQL through asyncpg.
+
+``transaction()`` yields an :class:`~smsgw.db.executors.Executor` inside one
+transaction and commits when the block ends (rolls back if it raises).
+
+- SQLite: one ``sqlite3`` connection (WAL, ``synchronous=FULL``,
+  ``secure_delete``), ``BEGIN IMMEDIATE`` … ``COMMIT``, run without leaving the
+  event loop's thread: no hand-over per batch, and the commit's ``fdatasync``
+  is the only wait.
+- PostgreSQL: an asyncpg pool (no SQLAlchemy on the hot path); a serialization
+  failure or deadlock (SQLSTATE 40001, 40P01) is ``retryable``: the runner runs
+  the whole batch again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from sqlalchemy import make_url
+
+from .executors import Executor, PostgresExecutor, SqliteExecutor
+
+__all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "connect_sqlite", "open_batch_store"]
+
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+_HOT_TABLES = ("subscribers", "topups", "mo_messages", "outbox", "mt_parts", "pending_requests", "early_receipts")
+
+
+class BatchStore(Protocol):
+    dialect: str
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Executor]: ...
+    def retryable(self, error: BaseException) -> bool: ...
+    async def analyze(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def connect_sqlite(path: str, *, busy_timeout: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout, cached_statements=512
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")
+    return conn
+
+
+class SqliteBatchStore:
+    dialect = "sqlite"
+
+    def __init__(self, path: str, *, busy_timeout: float = 10.0, commit_delay: float = 0.0) -> None:
+        self.path = path
+        self._busy_timeout = busy_timeout
+        self._commit_delay = commit_delay  # [database] test_commit_delay: a slow disk, for reliability tests
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect_sqlite(self.path, busy_timeout=self._busy_timeout)
+        return self._conn
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        conn = self.conn
+        _begin_immediate(conn)
+        try:
+            yield SqliteExecutor(conn)
+            if self._commit_delay:
+                time.sleep(random.uniform(0, self._commit_delay))  # noqa: ASYNC251 - the fault being injected
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def retryable(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.OperationalError) and "locked" in str(error).lower()
+
+    async def analyze(self) -> None:
+        self.conn.execute("PRAGMA optimize")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _begin_immediate(conn: sqlite3.Connection, retries: int = 5) -> None:
+    """BEGIN IMMEDIATE, retried a few times past ``busy_timeout`` when another process holds the lock."""
+    for attempt in range(retries + 1):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error).lower() or attempt == retries:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def asyncpg_dsn(url: str) -> str:
+    """``postgresql+asyncpg://…`` (SQLAlchemy's form) as the DSN asyncpg takes."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresBatchStore:
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+        self._dsn = asyncpg_dsn(url)
+        self._pool_size = pool_size
+        self._pool: Any = None
+
+    async def _get_pool(self) -> Any:
+        if self._pool is None:
+            import asyncpg
+
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
+        return self._pool
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        pool = await self._get_pool()
+        async with pool.acquire() as conn, conn.transaction():
+            yield PostgresExecutor(conn)
+
+    def retryable(self, error: BaseException) -> bool:
+        return getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+    async def analyze(self) -> None:
+        """Statistics for the hot tables: asyncpg's prepared statements keep plans made when they were empty."""
+        pool = await self._get_pool()
+        async with pool.acquire() as conn:
+            await conn.execute("ANALYZE " + ", ".join(_HOT_TABLES))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+def open_batch_store(
+    url: str, *, busy_timeout: float = 10.0, pool_size: int = 4, commit_delay: float = 0.0
+) -> BatchStore:
+    if url.startswith("sqlite"):
+        path = make_url(url).database or ""
+        if not path or path == ":memory:":
+            raise ValueError("the SQLite database must be a file (sqlite+aiosqlite:///PATH)")
+        return SqliteBatchStore(path, busy_timeout=busy_timeout, commit_delay=commit_delay)
+    return PostgresBatchStore(url, pool_size=pool_size)
+
+
+def jitter(attempt: int) -> float:
+    return random.uniform(0, 0.005 * 2**attempt)
