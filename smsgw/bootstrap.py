@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.rules import Rules
 
+from .batch.runner import BatchRunner
 from .config import Config
-from .db.calls import CALLS, Catalog
-from .db.database import Database, SqliteDatabase, open_database
+from .db.database import Database, open_database
 from .db.migrate import upgrade
-from .mo_unit import MoUnit
 from .sealing import load_sealer
 from .service import Service
 
-__all__ = ["App", "build", "rules_from"]
+__all__ = ["App", "build", "instance_name", "rules_from"]
 
 
 def rules_from(config: Config) -> Rules:
@@ -43,27 +44,30 @@ def rules_from(config: Config) -> Rules:
 @dataclass
 class App:
     config: Config
-    db: Database
+    db: Database  # SQLAlchemy: the cold paths (CLI, scheduler, migrations)
     service: Service
+    runner: BatchRunner  # the hot path: batches on sqlite3 / asyncpg
+    instance: str  # this gateway's name among the instances sharing the database
 
     async def close(self) -> None:
+        await self.runner.store.close()
         await self.db.close()
 
 
-def worker_catalog(config: Config) -> Catalog:
-    """The named units of work of a database worker process (it runs the MO unit itself)."""
-    sealer = load_sealer(config.security.secret_key, config.security.key_file)
-    unit = MoUnit(
-        rules_from(config),
-        sealer,
-        redelivery_window=timedelta(seconds=config.smpp.redelivery_window),
-        reply_validity=timedelta(seconds=config.smpp.reply_validity),
-    )
-    return {**CALLS, "mo": unit}
+def instance_name(config: Config) -> str:
+    """``[outbox] instance``, else the host and a digest of where this instance's config and HTTP port are:
+    stable across restarts (so a restarted instance takes its own replies back at once), distinct per instance."""
+    if config.outbox.instance:
+        return config.outbox.instance
+    where = f"{config.path.resolve()}:{config.http.host}:{config.http.port}"
+    return f"{socket.gethostname()[:28]}-{hashlib.sha256(where.encode()).hexdigest()[:10]}"
 
 
-async def build(config: Config, *, migrate: bool | None = None, worker: bool = False) -> App:
-    """Open the database (migrating it first unless told not to) and wire the service."""
+async def build(config: Config, *, migrate: bool | None = None, live: bool = False) -> App:
+    """Open the database (migrating it first unless told not to) and wire the service.
+
+    ``live``: for ``smsgw run`` — replies are born claimed by this instance's sender.
+    """
     if migrate if migrate is not None else config.database.apply_migrations:
         await upgrade(config.database.url)
     db = open_database(
@@ -71,9 +75,9 @@ async def build(config: Config, *, migrate: bool | None = None, worker: bool = F
         batch_size=config.database.batch_size,
         busy_timeout=config.database.busy_timeout,
         pool_size=config.database.pool_size,
+        commit_delay=config.database.test_commit_delay,
     )
-    if worker and isinstance(db, SqliteDatabase):
-        db.use_worker(worker_catalog, config)
+    instance = instance_name(config)
     service = Service(
         db,
         rules_from(config),
@@ -81,5 +85,6 @@ async def build(config: Config, *, migrate: bool | None = None, worker: bool = F
         redelivery_window=timedelta(seconds=config.smpp.redelivery_window),
         reply_validity=timedelta(seconds=config.smpp.reply_validity),
         scrypt_n=config.password.scrypt_n,
+        claimed_by=instance if live else None,
     )
-    return App(config, db, service)
+    return App(config, db, service, service.runner, instance)

@@ -82,6 +82,14 @@ class DatabaseConfig(_Section):
         return url
 
 
+class OutboxConfig(_Section):
+    # Seconds without a heartbeat after which another instance takes over an instance's replies.
+    takeover: float = Field(default=10.0, gt=0, le=3600)
+    # This instance's name among those sharing the database ("" = derived from the host,
+    # the config file's path and the [http] port: stable across restarts).
+    instance: str = Field(default="", max_length=40)
+
+
 class HttpConfig(_Section):
     host: str
     port: int = Field(ge=0, le=65535)
@@ -185,6 +193,7 @@ class Config(_Section):
     password: PasswordConfig = PasswordConfig()
     email: EmailConfig = EmailConfig()
     security: SecurityConfig = SecurityConfig()
+    outbox: OutboxConfig = OutboxConfig()
     # The simulator's table lives in the same file; the simulator validates it.
     simulator: dict[str, Any] = Field(default_factory=dict)
     path: Path = Path("config.toml")

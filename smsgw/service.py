@@ -1,31 +1,34 @@
-"""The service's entry points, independent of SMPP: one MO in, one unit of work.
+"""The service's entry points, independent of SMPP: MOs through the batch unit of work, and the cold paths.
 
-``Service.handle_mo`` is what the SMPP hook calls for every complete MO (and
-what ``smsgw mo`` calls without an SMSC). In ONE transaction it recognises a
-redelivery (answered from the record, nothing applied again), records the MO,
-runs the command's handler, writes its effects and queues the replies in the
-outbox. It returns after the commit, so an acknowledgement sent after it
-returns never precedes the commit.
+``Service.handle_mo`` runs one MO through the same batch unit of work as the
+gateway's hot path (a batch of one; ``smsgw mo`` and the integration tests use
+it) and returns after the commit. The monthly run and the portal's password
+check are cold paths on SQLAlchemy (``Database.write``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from grammar import SOS_SHORT_CODE, Command, ParseError, ResetPassword, normalize_msisdn, parse
+from smpp.receipts import message_id_variants
+
+from grammar import SOS_SHORT_CODE, normalize_msisdn
 from handlers import Context, Reply, Rules
 from handlers.credentials import TemporaryPassword, new_temporary_password
 from handlers.model import MonthlyOrder
 from handlers.password import check_temporary_password
 
+from .batch.decide import Decider
+from .batch.jobs import Batch, MoJob, PartOf
+from .batch.runner import BatchRunner
 from .db.database import Database
-from .db.messages import fingerprint
-from .db.mo_parts import MoPart, PartSet
+from .db.messages import QueuedMessage
 from .db.uow import SqlUnitOfWork
-from .mo_unit import InboundMo, MoResult, MoUnit, Prepared, new_mo_id
-from .sealing import Sealer
+from .mo import InboundMo, MoResult, mo_job, new_mo_id
+from .sealing import SEALED_PLACEHOLDER, Sealer
 
 __all__ = ["InboundMo", "MoResult", "Service", "new_mo_id"]
 
@@ -41,6 +44,7 @@ class Service:
         redelivery_window: timedelta = timedelta(hours=24),
         reply_validity: timedelta = timedelta(hours=24),
         scrypt_n: int = 2**14,
+        claimed_by: str | None = None,
     ) -> None:
         self.db = db
         self.rules = rules
@@ -49,83 +53,62 @@ class Service:
         self.redelivery_window = redelivery_window
         self.reply_validity = reply_validity
         self.scrypt_n = scrypt_n
-        self.unit = MoUnit(rules, sealer, redelivery_window=redelivery_window, reply_validity=reply_validity)
-        db.register("mo", self.unit)
+        self.decider = Decider(rules, sealer, reply_validity=reply_validity, claimed_by=claimed_by)
+        self.runner = BatchRunner(
+            db.batch_store,
+            self.decider,
+            variants=message_id_variants,
+            redelivery_window=redelivery_window,
+            clock=clock,
+        )
 
     # --- MOs -------------------------------------------------------------------
 
-    async def handle_mo_part(
-        self, part: MoPart, *, mo_id: str | None = None, claim_for: tuple[str, timedelta] | None = None
-    ) -> MoResult | None:
-        """Store one part of a long MO; when it completes the message, process the whole.
+    async def new_password(self) -> TemporaryPassword:
+        """A temporary password, hashed in a thread: never inside a transaction, never on the event loop."""
+        return await asyncio.to_thread(new_temporary_password, self.rules.password_length, n=self.scrypt_n)
 
-        Returns None while parts are missing (the part is stored: it may be
-        acknowledged) or when the message was processed already (a redelivered part).
-        """
-        processed, complete = await self.db.call("mo_part", part)
-        if processed or complete is None:
-            return None
-        mo = InboundMo(
-            part.source,
-            part.destination,
-            complete.text,
-            complete.received_at,
-            None,
-            complete.data_coding,
-            mo_id or new_mo_id(),
-        )
-        return await self.handle_mo(mo, parts=complete, claim_for=claim_for)
-
-    async def recover(self) -> int:
-        """Process long MOs whose parts were all stored but not processed (a crash in between)."""
-        sets = await self.db.read(lambda uow: uow.mo_parts.complete_sets())
-        for found in sets:
-            mo = InboundMo(found.source, found.destination, found.text, found.received_at, None, found.data_coding)
-            await self.handle_mo(mo, parts=found)
-        return len(sets)
-
-    async def handle_mo(
-        self,
-        mo: InboundMo,
-        *,
-        recognise_redelivery: bool = True,
-        parts: PartSet | None = None,
-        claim_for: tuple[str, timedelta] | None = None,
-    ) -> MoResult:
-        """Run one MO's unit of work; returns after its commit.
+    async def handle_mo(self, mo: InboundMo, *, recognise_redelivery: bool = True) -> MoResult:
+        """Run one MO through the batch unit of work; returns after its commit.
 
         A redelivery is recognised by the SMSC's message id when it sent one, or
         else by the same source, destination, data_coding and text within
         ``redelivery_window`` as an MO whose acknowledgement the SMSC never
-        confirmed (only those can be redelivered: see ``smsgw.gateway.acks``); it
-        is answered from the record (acknowledged, nothing applied or queued
-        again). A subscriber who repeats a text after we know the first one was
-        acknowledged is simply served again. ``smsgw mo`` passes
+        confirmed; it is answered from the record. ``smsgw mo`` passes
         ``recognise_redelivery=False``: each call there is a new, acknowledged message.
         """
-        command: Command | None = None
-        problem: ParseError | None = None
-        try:
-            command = parse(mo.text, mo.destination)
-        except ParseError as error:
-            problem = error
-        password: TemporaryPassword | None = None
-        if isinstance(command, ResetPassword):
-            password = await asyncio.to_thread(new_temporary_password, self.rules.password_length, n=self.scrypt_n)
-        now = self.clock()
-        prepared = Prepared(
-            mo=mo,
-            sender=normalize_msisdn(mo.source) or mo.source,
-            command=command,
-            problem=problem,
-            password=password,
-            fingerprint=fingerprint(mo.source, mo.destination, mo.data_coding, mo.text),
-            now=now,
-            recognise_redelivery=recognise_redelivery,
-            parts=parts,
-            claim=None if claim_for is None else (claim_for[0], now + claim_for[1]),
-        )
-        return await self.db.call("mo", prepared)  # type: ignore[no-any-return]
+        return await self.run_job(mo_job(mo, recognise_redelivery=recognise_redelivery))
+
+    async def run_job(self, job: MoJob) -> MoResult:
+        while True:
+            result = await self.runner.run(Batch(mos=[job]))
+            decision = result.decisions[0]
+            if decision.needs_password:  # eligible and within the limits: hash one, then decide again
+                job = replace(job, password=await self.new_password())
+                continue
+            if decision.failed:
+                raise RuntimeError(f"MO {job.id} could not be processed (see the log)")
+            return MoResult(
+                decision.mo_id,
+                decision.outcome,
+                decision.command,
+                decision.replies,
+                job.destination,
+                redelivery=decision.copy_of is not None,
+            )
+
+    async def recover(self, runner: BatchRunner | None = None) -> int:
+        """Process long MOs whose parts were all stored but never processed (left by an older version)."""
+        sets = await self.db.read(lambda uow: uow.mo_parts.complete_sets())
+        for found in sets:
+            mo = InboundMo(found.source, found.destination, found.text, found.received_at, None, found.data_coding)
+            job = mo_job(mo, part=PartOf(found.reference, found.total, 1))
+            job = replace(job, id=new_mo_id())
+            if runner is None:
+                await self.run_job(job)
+            else:
+                await runner.run(Batch(mos=[job]))
+        return len(sets)
 
     # --- monthly top-ups ----------------------------------------------------------
 
@@ -151,12 +134,22 @@ class Service:
             async def unit(uow: SqlUnitOfWork, order: MonthlyOrder = order) -> Reply:
                 ctx = Context(order.sender, charge_at, uow, self.rules)
                 reply = await execute(order, run_date, ctx)
-                await self.unit.queue(uow, reply.messages, SOS_SHORT_CODE, None, self.clock())
+                await self._queue(uow, reply)
                 return reply
 
             reply = await self.db.write(unit)
             counts[reply.outcome] = counts.get(reply.outcome, 0) + 1
         return counts
+
+    async def _queue(self, uow: SqlUnitOfWork, reply: Reply) -> None:
+        now = self.clock()
+        queued = [
+            QueuedMessage(SOS_SHORT_CODE, m.to, SEALED_PLACEHOLDER, self.sealer.seal(m.text))
+            if m.sensitive
+            else QueuedMessage(SOS_SHORT_CODE, m.to, m.text, None)
+            for m in reply.messages
+        ]
+        await uow.messages.queue(queued, mo_id=None, at=now, expires_at=now + self.reply_validity)
 
     # --- the portal's password check ---------------------------------------------
 

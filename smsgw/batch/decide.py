@@ -146,7 +146,10 @@ class Decider:
             records.mark_processed(complete_key, job.id)
 
         ctx = Context(job.sender, now, view, self.rules, new_password=_prepared(job.password), mo_id=job.id)
-        reply = drive(self._reply(command, problem, job.destination, ctx))
+        if job.unreadable is not None:  # octets that are no text (binary, pictogram …): no one typed them
+            reply = Reply("unreadable_" + job.unreadable)
+        else:
+            reply = drive(self._reply(command, problem, job.destination, ctx))
         if not _replyable(job.sender):
             reply = Reply(reply.outcome)
         name = None if command is None else type(command).__name__

@@ -64,6 +64,7 @@ class MoJob:
     part: PartOf | None = None
     recognise_redelivery: bool = True
     password: TemporaryPassword | None = None
+    unreadable: str | None = None  # why the octets are no text (binary, pictogram, …): no command in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +158,4 @@ class BatchResult:
     commit: int  # which commit carried this batch (counts from 1 per process)
     takeovers: tuple[Takeover, ...] = ()
     reclaimed: int = 0
+    decided_at: datetime | None = None  # the instant every rule of the batch used

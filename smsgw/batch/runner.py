@@ -127,6 +127,7 @@ class BatchRunner:
             self.commits,
             tuple(takeovers),
             reclaimed,
+            now,
         )
 
     async def sweep(self) -> int:

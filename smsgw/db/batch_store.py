@@ -25,7 +25,7 @@ from sqlalchemy import make_url
 
 from .executors import Executor, PostgresExecutor, SqliteExecutor
 
-__all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "connect_sqlite", "open_batch_store"]
+__all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "connect_sqlite", "jitter"]
 
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 _HOT_TABLES = ("subscribers", "topups", "mo_messages", "outbox", "mt_parts", "pending_requests", "early_receipts")
@@ -144,17 +144,6 @@ class PostgresBatchStore:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-
-
-def open_batch_store(
-    url: str, *, busy_timeout: float = 10.0, pool_size: int = 4, commit_delay: float = 0.0
-) -> BatchStore:
-    if url.startswith("sqlite"):
-        path = make_url(url).database or ""
-        if not path or path == ":memory:":
-            raise ValueError("the SQLite database must be a file (sqlite+aiosqlite:///PATH)")
-        return SqliteBatchStore(path, busy_timeout=busy_timeout, commit_delay=commit_delay)
-    return PostgresBatchStore(url, pool_size=pool_size)
 
 
 def jitter(attempt: int) -> float:

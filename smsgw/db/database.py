@@ -1,12 +1,16 @@
-"""The database: units of work on SQLite (embedded default) or PostgreSQL (scale-out).
+"""The database: SQLAlchemy units of work for the cold paths, and the batch store of the hot path.
 
 ``write(work)`` runs ``work(uow)`` in one transaction and returns its result
-after the commit; ``read(work)`` runs it without writing. On SQLite, writes go
-through one writer thread that group-commits (``sqlite_writer``, on the stdlib
-driver with our compiled-statement executor) and reads go through aiosqlite;
-on PostgreSQL both go through asyncpg, and a write that fails with a
-serialization failure or a deadlock (SQLSTATE 40001, 40P01) is retried from the
-start with a jittered backoff.
+after the commit; ``read(work)`` runs it without writing. These serve the
+command line, the scheduler and the e-mail sender. On SQLite, writes go through
+one writer thread (``sqlite_writer``, on the stdlib driver with our
+compiled-statement executor) and reads through aiosqlite; on PostgreSQL both go
+through asyncpg, and a write that fails with a serialization failure or a
+deadlock (SQLSTATE 40001, 40P01) is retried from the start with a jittered
+backoff.
+
+``batch_store`` is where the hot path's batches run (``smsgw.db.batch_store``:
+stdlib ``sqlite3`` in the event loop's thread, or asyncpg without SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -20,11 +24,10 @@ from sqlalchemy import event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from .calls import CALLS, Catalog
+from .batch_store import BatchStore, PostgresBatchStore, SqliteBatchStore
 from .sql import AsyncSql
 from .sqlite_writer import SqliteWriter
 from .uow import SqlUnitOfWork
-from .worker import WorkerClient
 
 __all__ = ["Database", "PostgresDatabase", "SqliteDatabase", "open_database"]
 
@@ -37,19 +40,10 @@ _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 class Database:
     url: str
     dialect: str
-    catalog: Catalog
+    batch_store: BatchStore
 
     async def write(self, work: Work[T]) -> T:
         raise NotImplementedError
-
-    def register(self, name: str, unit: Callable[..., Awaitable[Any]]) -> None:
-        """Make ``unit`` callable by name (``call``) in this process."""
-        self.catalog = {**getattr(self, "catalog", CALLS), name: unit}
-
-    async def call(self, name: str, *args: Any) -> Any:
-        """Run the named unit of work (``smsgw.db.calls``) in one transaction."""
-        unit = getattr(self, "catalog", CALLS)[name]
-        return await self.write(lambda uow: unit(uow, *args))
 
     async def read(self, work: Work[T]) -> T:
         raise NotImplementedError
@@ -72,7 +66,9 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(self, url: str, *, batch_size: int = 64, busy_timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, batch_size: int = 64, busy_timeout: float = 10.0, commit_delay: float = 0.0
+    ) -> None:
         self.url = url
         timeout_ms = int(busy_timeout * 1000)
         self.path = make_url(url).database or ""
@@ -82,16 +78,7 @@ class SqliteDatabase(Database):
         event.listen(self._read_engine.sync_engine, "connect", _sqlite_pragmas(timeout_ms))
         self.writer = SqliteWriter(self.path, batch_size=batch_size, busy_timeout=busy_timeout)
         self.busy_timeout = busy_timeout
-        self.worker: WorkerClient | None = None
-
-    def use_worker(self, make_catalog: Callable[[Any], Catalog], config: Any) -> None:
-        """Run ``call``s in a worker process (``smsgw.db.worker``); ``write`` stays in this process."""
-        self.worker = WorkerClient(self.path, self.busy_timeout, make_catalog, config)
-
-    async def call(self, name: str, *args: Any) -> Any:
-        if self.worker is not None:
-            return await self.worker.call(name, *args)
-        return await super().call(name, *args)
+        self.batch_store = SqliteBatchStore(self.path, busy_timeout=busy_timeout, commit_delay=commit_delay)
 
     async def write(self, work: Work[T]) -> T:
         return await self.writer.submit(work)  # type: ignore[no-any-return]
@@ -101,8 +88,7 @@ class SqliteDatabase(Database):
             return await work(SqlUnitOfWork(AsyncSql(conn)))
 
     async def close(self) -> None:
-        if self.worker is not None:
-            await self.worker.close()
+        await self.batch_store.close()
         await asyncio.to_thread(self.writer.stop)
         await self._read_engine.dispose()
 
@@ -120,6 +106,7 @@ class PostgresDatabase(Database):
         self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         self._max_retries = max_retries
         self.retries = 0
+        self.batch_store = PostgresBatchStore(url, pool_size=min(pool_size, 4))
 
     async def write(self, work: Work[T]) -> T:
         for attempt in range(self._max_retries + 1):
@@ -138,12 +125,15 @@ class PostgresDatabase(Database):
             return await work(SqlUnitOfWork(AsyncSql(conn)))
 
     async def close(self) -> None:
+        await self.batch_store.close()
         await self.engine.dispose()
 
 
-def open_database(url: str, *, batch_size: int = 64, busy_timeout: float = 10.0, pool_size: int = 10) -> Database:
+def open_database(
+    url: str, *, batch_size: int = 64, busy_timeout: float = 10.0, pool_size: int = 10, commit_delay: float = 0.0
+) -> Database:
     if url.startswith("sqlite+aiosqlite://"):
-        return SqliteDatabase(url, batch_size=batch_size, busy_timeout=busy_timeout)
+        return SqliteDatabase(url, batch_size=batch_size, busy_timeout=busy_timeout, commit_delay=commit_delay)
     if url.startswith("postgresql+asyncpg://"):
         return PostgresDatabase(url, pool_size=pool_size)
     raise ValueError(f"unsupported database URL scheme: {url.split('://')[0]}")

@@ -1,357 +1,234 @@
-"""Inbound deliver_sm: MOs (whole or in parts) and delivery receipts, acknowledged after commit.
+"""Inbound deliver_sm: MOs (whole or in parts) and delivery receipts, answered after their batch commits.
 
-Several deliver_sm are processed at once (``[smpp] mo_window``), so their units of
-work share group commits; each deliver_sm_resp is written only after its own unit
-committed (SMPP allows responses in any order). MOs from one sender are processed
-in arrival order. Nothing escapes: a PDU we cannot decode is answered with
-ESME_RX_P_APPN (retrying cannot help); an unexpected error is logged and answered
-with ESME_RX_T_APPN, so the SMSC keeps the MO and delivers it again later.
+It consumes the session's ``MoReceived`` and ``ReceiptReceived`` events, turns
+each into a job of the next batch (an MO is decoded, its parts found, its text
+parsed here, before any transaction), and after the batch's commit writes each
+deliver_sm_resp on the connection its deliver_sm came on. An MO that failed is
+answered ESME_RX_T_APPN, so the SMSC keeps it and delivers it again; a ``P``
+that may be issued a password is answered only once its password — prepared
+in a thread, outside any transaction — has been through a second batch.
 
-**Copies.** An SMSC sends an MO again when our response did not reach it in
-time, and SMPP 3.4 gives the copy no id; only an MO whose response the SMSC was
-seen to read (``acks.AckTracker``; ``acked`` in the database) will not come
-again. Some SMSCs ignore a response that comes after their timeout, and while a
-slow commit holds the original their copies pile up. So a whole MO is *open*
-from the moment it is read until its response is confirmed (or, when it cannot
-be confirmed, ``linger`` seconds longer), and:
-
-- an MO read while an equal one (same source, destination, data_coding, text
-  and SMSC id) is open is a copy of it — the SMSC sent it before it read our
-  response — and is answered from the original as soon as the original is
-  done: nothing is applied again, it takes no ``mo_window`` slot and does not
-  wait behind the sender's other MOs (that is what lets a copy be answered
-  before the SMSC's next timeout); only if the original failed is it processed;
-- an MO of which such a copy came on the same link is never confirmed by this
-  process (the SMSC has shown it does not take our responses in time): the
-  database keeps it unacknowledged, so any later copy within ``[smpp]
-  redelivery_window`` is answered from the record;
-- nor is a response written more than ``confirm_within`` seconds after its
-  deliver_sm was read (it may have missed the SMSC's timeout).
-
-The price: a subscriber who sends the very same text again while such an MO
-is unconfirmed is taken for a redelivery — as any MO is before its confirmation.
+An MO answered within ``confirm_within`` seconds of being read is tagged with
+its id, so that the session reports when the SMSC has read the response
+(:mod:`~smsgw.gateway.confirmations`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import time
+from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
 import structlog
+from smpp.coding import decode_text
+from smpp.concat import user_data
+from smpp.constants import Status
+from smpp.errors import UndecodableText
+from smpp.receipts import message_id_variants
+from smpp.tlv import tlv_text
 
-from ..db.mo_parts import MoPart
+from grammar import ParseError, normalize_msisdn, parse
+from handlers.credentials import TemporaryPassword
+from smpp.esme_events import MoReceived, ReceiptReceived
+
+from ..batch.jobs import Batch, BatchResult, Decision, MoJob, PartOf, ReceiptJob
+from ..db.messages import fingerprint
+from ..db.outbox import RECEIPT_STATES
 from ..db.schema import SMSC_REF_MAX
-from ..logs import bind_mo, log_failure
-from ..service import InboundMo, MoResult, Service, new_mo_id
-from ..smpp import pdu as smpp
-from .acks import AckTracker
-from .receipts import Receipts
+from ..mo_unit import new_mo_id
+from .confirmations import Confirmations
+from .link import SmppLink
 
-__all__ = ["Inbound"]
+__all__ = ["Inbound", "Owed"]
 
 log = structlog.get_logger("smsgw.inbound")
 
-
-class Link(Protocol):
-    def write_pdu(self, data: bytes) -> bool: ...
-    def peek_sequence(self) -> int: ...
-    def probe(self) -> None: ...
+_REMEMBERED_RECEIPTS = 10_000  # receipts recorded recently: a copy of one is answered at once
 
 
-_NEVER_CONFIRM_KEPT = 100_000
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A deliver_sm waiting for its response: on which connection, which sequence, read when."""
 
-
-class _Open:
-    """A whole MO read whose response is not known to have reached the SMSC."""
-
-    __slots__ = ("done", "key", "late", "linger", "result")
-
-    def __init__(self, key: tuple[Any, ...]) -> None:
-        self.key = key
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.result: MoResult | None = None  # once processed (None: it failed)
-        self.late = False  # the SMSC may not take our response: copies of it must not confirm it
-        self.linger: asyncio.TimerHandle | None = None
+    generation: int
+    sequence: int
+    read_at: float
 
 
 class Inbound:
     def __init__(
         self,
-        service: Service,
-        receipts: Receipts,
-        acks: AckTracker,
+        link: SmppLink,
+        confirmations: Confirmations,
         *,
-        window: int = 32,
         mo_id_tag: int = 0,
         confirm_within: float = 0.5,
-        linger: float = 30.0,
-        on_result: Callable[[MoResult, float], None] | None = None,
-        claim_for: Callable[[], tuple[str, timedelta] | None] = lambda: None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        window: int = 32,
+        prepare_password: Callable[[], Any],
+        on_decided: Callable[[MoJob, Decision, BatchResult, float], None],
     ) -> None:
-        self._service = service
-        self._receipts = receipts
-        self._acks = acks
-        self._slots = asyncio.Semaphore(window)
-        self._receipts_open = 0  # receipts being recorded (they take no MO slot)
-        self._receipt_limit = max(256, 16 * window)
-        self._window = window
+        self._link = link
+        self._confirmations = confirmations
         self._mo_id_tag = mo_id_tag
         self._confirm_within = confirm_within
-        self._linger = linger
-        self._on_result = on_result
-        self._claim_for = claim_for
-        self._clock = clock
+        self._window = window
+        self._prepare_password = prepare_password
+        self._on_decided = on_decided
+        self._mos: list[tuple[MoJob, Owed]] = []
+        self._receipts: list[tuple[ReceiptJob, Owed]] = []
+        self._in_batch_mos: list[tuple[MoJob, Owed]] = []
+        self._in_batch_receipts: list[tuple[ReceiptJob, Owed]] = []
+        self._preparing = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._tails: dict[str, asyncio.Future[None]] = {}
-        self._open: dict[tuple[Any, ...], list[_Open]] = {}  # whole MOs by content, oldest first
-        self._awaiting: dict[str, list[_Open]] = {}  # by MO id: those whose response AckTracker may confirm
-        self._never_confirm: dict[str, None] = {}  # MO ids the SMSC sent again before reading our response
+        self.wake: Callable[[], None] = lambda: None  # the pipeline: there is work for a batch
+        self._recorded: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.draining = False
+        self.receipts_by_stat: dict[str, int] = {}
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
+        return len(self._mos) + len(self._in_batch_mos) + self._preparing
 
-    async def accept(self, link: Link, header: smpp.Header, body: bytes) -> None:
-        """Take one deliver_sm; waits while ``window`` are in flight (that is the backpressure)."""
-        if self.draining:  # shutting down: the SMSC keeps it and delivers it again
-            link.write_pdu(smpp.deliver_sm_resp(header.sequence, smpp.ESME_RX_T_APPN))
+    @property
+    def busy(self) -> bool:
+        return bool(self._mos or self._receipts)
+
+    # --- events from the session -------------------------------------------------------------------
+
+    def on_mo(self, event: MoReceived, wall: datetime) -> None:
+        link = self._link
+        owed = Owed(link.generation, event.sequence, link.now())
+        if self.draining or self.in_flight >= self._window:  # the SMSC keeps it and delivers it again
+            link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
             return
-        read_at = time.monotonic()
+        self._mos.append((self._job(event, wall), owed))
+
+    def on_receipt(self, event: ReceiptReceived) -> None:
+        link = self._link
+        owed = Owed(link.generation, event.sequence, link.now())
+        receipt = event.receipt
+        if receipt is None:
+            log.warning("receipt_without_message_id")
+            link.respond(owed.generation, owed.sequence)
+            return
+        stat = receipt.state.upper()
+        self.receipts_by_stat[stat] = self.receipts_by_stat.get(stat, 0) + 1
+        state = RECEIPT_STATES.get(stat)
+        if state is None or (receipt.message_id, state) in self._recorded:  # not final, or recorded already
+            link.respond(owed.generation, owed.sequence)
+            return
+        if self.draining:
+            link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
+            return
+        self._receipts.append((ReceiptJob(message_id_variants(receipt.message_id), state), owed))
+
+    def _job(self, event: MoReceived, wall: datetime) -> MoJob:
+        message = event.message
+        data, concat = user_data(message)
+        unreadable = None
         try:
-            pdu: smpp.DeliverSm | smpp.PduError = smpp.decode_deliver_sm(header, body)
-        except smpp.PduError as error:
-            pdu = error
-        key = self._key(pdu)
-        entry = None
-        if key is not None:
-            same = self._open.get(key)
-            if same:  # a copy of an MO still open: answered from it, without a slot
-                self._start(self._answer_copy(link, header, pdu, read_at, same[0]))
-                return
-            entry = self._register(key)
-        elif isinstance(pdu, smpp.DeliverSm) and pdu.is_receipt:
-            # Receipts take no MO slot: waiting for one would stop this read loop, and the
-            # submit_sm_resp behind them in the stream would time out (then resubmits and
-            # their receipts feed the jam). Past their own bound, the SMSC keeps them for later.
-            if self._receipts_open >= self._receipt_limit:
-                link.write_pdu(smpp.deliver_sm_resp(header.sequence, smpp.ESME_RX_T_APPN))
-                return
-            self._receipts_open += 1
-            self._start(self._answer(link, header, pdu, read_at, None, receipt=True))
-            return
-        await self._slots.acquire()
-        self._start(self._answer(link, header, pdu, read_at, entry))
+            text = decode_text(data, message.data_coding)
+        except UndecodableText as error:
+            text, unreadable = "", error.reason
+        if "\0" in text:  # no database text column takes NUL: it becomes U+FFFD, copies alike
+            text = text.replace("\0", "\ufffd")
+        source, destination = message.source_addr, message.destination_addr
+        job = MoJob(
+            new_mo_id(),
+            source,
+            destination,
+            text,
+            message.data_coding,
+            wall,
+            normalize_msisdn(source) or source,
+            fingerprint(source, destination, message.data_coding, text),
+            smsc_ref=self._smsc_ref(message.tlvs),
+            unreadable=unreadable,
+        )
+        if concat is not None and concat.total > 1:
+            return replace(job, part=PartOf(concat.reference, concat.total, concat.sequence))
+        if unreadable is None:
+            try:
+                return replace(job, command=parse(text, destination))
+            except ParseError as error:
+                return replace(job, problem=error)
+        return job
 
-    def _start(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _key(self, pdu: smpp.DeliverSm | smpp.PduError) -> tuple[Any, ...] | None:
-        """What a copy of a whole MO has in common with it (parts of long MOs are matched in ``mo_parts``)."""
-        if isinstance(pdu, smpp.PduError) or pdu.is_receipt or (pdu.concat is not None and pdu.concat.total > 1):
-            return None
-        return (pdu.source_addr, pdu.destination_addr, pdu.data_coding, pdu.text, self._smsc_ref(pdu))
-
-    def _smsc_ref(self, pdu: smpp.DeliverSm) -> str | None:
+    def _smsc_ref(self, tlvs: Any) -> str | None:
         """The SMSC's own id of the MO, if it sends one; an overlong one as its digest (same id, same digest)."""
-        ref = pdu.tlv_text(self._mo_id_tag) if self._mo_id_tag else None
+        ref = tlv_text(tlvs, self._mo_id_tag) if self._mo_id_tag and tlvs else None
         if not ref:
             return None
         if len(ref) > SMSC_REF_MAX:
             return "sha256:" + hashlib.sha256(ref.encode("latin-1")).hexdigest()
         return ref
 
-    def _register(self, key: tuple[Any, ...]) -> _Open:
-        entry = _Open(key)
-        self._open.setdefault(key, []).append(entry)
-        return entry
+    # --- the batch ---------------------------------------------------------------------------------
 
-    async def _answer(
-        self,
-        link: Link,
-        header: smpp.Header,
-        pdu: smpp.DeliverSm | smpp.PduError,
-        read_at: float,
-        entry: _Open | None,
-        *,
-        receipt: bool = False,
-    ) -> None:
-        started = time.perf_counter()
-        result: MoResult | None = None
-        status = smpp.ESME_RX_T_APPN
-        try:
-            status, result = await self._process(header, pdu, started)
-        finally:
-            if receipt:
-                self._receipts_open -= 1
-            else:
-                self._slots.release()
-            if entry is not None:
-                entry.result = result
-                entry.done.set_result(None)
-        self._respond(link, header.sequence, status, result, read_at, entry)
+    def fill(self, batch: Batch) -> None:
+        self._in_batch_mos, self._mos = self._mos, []
+        self._in_batch_receipts, self._receipts = self._receipts, []
+        batch.mos = [job for job, _ in self._in_batch_mos]
+        batch.receipts = [job for job, _ in self._in_batch_receipts]
 
-    async def _answer_copy(
-        self, link: Link, header: smpp.Header, pdu: smpp.DeliverSm | smpp.PduError, read_at: float, original: _Open
-    ) -> None:
-        started = time.perf_counter()
-        if not original.done.done():
-            await asyncio.shield(original.done)
-        done = original.result
-        if done is None:  # the original failed: this one is processed as the MO
-            entry = self._register(original.key)
-            await self._slots.acquire()
-            await self._answer(link, header, pdu, read_at, entry)
-            return
-        if original.late or original.linger is None:  # sent again on the link that had our response
-            self._never_confirm[done.mo_id] = None
-            if len(self._never_confirm) > _NEVER_CONFIRM_KEPT:
-                del self._never_confirm[next(iter(self._never_confirm))]
-        result = MoResult(done.mo_id, done.outcome, done.command, source=done.source, redelivery=True)
-        bind_mo(done.mo_id)
-        if self._on_result is not None:
-            self._on_result(result, time.perf_counter() - started)
-        self._respond(link, header.sequence, smpp.ESME_ROK, result, read_at, original)
+    def settle(self, result: BatchResult) -> None:
+        link = self._link
+        now = link.now()
+        for (job, owed), decision in zip(self._in_batch_mos, result.decisions, strict=True):
+            if decision.needs_password:
+                self._prepare(job, owed)
+                continue
+            if decision.failed:
+                link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
+                continue
+            if decision.copy_of:
+                self._confirmations.never(decision.copy_of)
+            confirmable = (
+                not decision.copy_of and not decision.part_stored and now - owed.read_at <= self._confirm_within
+            )
+            if not link.respond(owed.generation, owed.sequence, tag=decision.mo_id if confirmable else None):
+                log.warning("deliver_sm_resp_not_sent", reason="link closed", sequence=owed.sequence, mo_id=job.id)
+            if not decision.part_stored:
+                self._on_decided(job, decision, result, now - owed.read_at)
+        for (receipt, owed), hit in zip(self._in_batch_receipts, result.receipts, strict=True):
+            link.respond(owed.generation, owed.sequence)
+            self._recorded[(receipt.variants[0], receipt.state)] = None
+            if len(self._recorded) > _REMEMBERED_RECEIPTS:
+                self._recorded.popitem(last=False)
+            if hit is None:
+                log.info("receipt_early", state=receipt.state)
+        self._in_batch_mos, self._in_batch_receipts = [], []
 
-    def _respond(
-        self, link: Link, sequence: int, status: int, result: MoResult | None, read_at: float, entry: _Open | None
-    ) -> None:
-        mo_id = None if result is None else result.mo_id
-        written = link.write_pdu(smpp.deliver_sm_resp(sequence, status))
-        if not written:
-            log.warning("deliver_sm_resp_not_sent", reason="link closed", sequence=sequence, mo_id=mo_id)
-        confirmable = (
-            written
-            and result is not None
-            and result.mo_id not in self._never_confirm
-            and time.monotonic() - read_at <= self._confirm_within  # not possibly too late for the SMSC
-        )
-        if confirmable:
-            assert result is not None
-            self._acks.responded(result.mo_id, link.peek_sequence(), link.probe)
-        if entry is None:
-            return
-        if result is None:  # it failed: a copy is processed as the MO
-            self._close(entry)
-        elif confirmable:
-            self._keep_until_settled(result.mo_id, entry)
-        elif entry not in self._awaiting.get(result.mo_id, ()):
-            entry.late = written
-            self._keep_lingering(entry)
+    def failed(self) -> None:
+        """The batch was not committed: the SMSC keeps these and delivers them again."""
+        link = self._link
+        for _, owed in (*self._in_batch_mos, *self._in_batch_receipts):
+            link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
+        self._in_batch_mos, self._in_batch_receipts = [], []
 
-    def _keep_until_settled(self, mo_id: str, entry: _Open) -> None:
-        if entry.linger is not None:
-            entry.linger.cancel()
-            entry.linger = None
-        waiting = self._awaiting.setdefault(mo_id, [])
-        if entry not in waiting:
-            waiting.append(entry)
+    def _prepare(self, job: MoJob, owed: Owed) -> None:
+        self._preparing += 1
 
-    def _keep_lingering(self, entry: _Open) -> None:
-        """Copies are answered from it for ``linger`` seconds more (the database would do, slower)."""
-        if entry.linger is None:
-            entry.linger = asyncio.get_running_loop().call_later(self._linger, self._close, entry)
-
-    def settled(self, mo_ids: list[str], confirmed: bool) -> list[str]:
-        """AckTracker: the SMSC read these responses (``confirmed``) or their link is lost; returns those to confirm."""
-        confirm = []
-        for mo_id in mo_ids:
-            entries = self._awaiting.pop(mo_id, [])
-            if confirmed and mo_id not in self._never_confirm:
-                confirm.append(mo_id)
-                for entry in entries:
-                    self._close(entry)
-            else:
-                for entry in entries:
-                    entry.late = confirmed
-                    self._keep_lingering(entry)
-        return confirm
-
-    def _close(self, entry: _Open) -> None:
-        if entry.linger is not None:
-            entry.linger.cancel()
-            entry.linger = None
-        same = self._open.get(entry.key)
-        if same is not None:
-            with contextlib.suppress(ValueError):
-                same.remove(entry)
-            if not same:
-                del self._open[entry.key]
-
-    async def _process(
-        self, header: smpp.Header, pdu: smpp.DeliverSm | smpp.PduError, started: float
-    ) -> tuple[int, MoResult | None]:
-        if isinstance(pdu, smpp.PduError):
-            log.warning("deliver_sm_malformed", reason=str(pdu), length=header.length)
-            return smpp.ESME_RX_P_APPN, None
-        try:
-            if pdu.is_receipt:
-                await self._receipts.handle(pdu)
-                return smpp.ESME_ROK, None
-            source = pdu.source_addr
-            previous = self._tails.get(source)
-            mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._tails[source] = mine
+        async def prepare() -> None:
             try:
-                if previous is not None:
-                    await asyncio.shield(previous)
-                result = await self._mo(pdu, started)
+                password: TemporaryPassword = await self._prepare_password()
+            except Exception:
+                log.exception("password_not_prepared", mo_id=job.id)
+                self._link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
+                return
             finally:
-                mine.set_result(None)
-                if self._tails.get(source) is mine:
-                    del self._tails[source]
-            return smpp.ESME_ROK, result
-        except Exception as error:
-            log_failure(log, "deliver_sm_failed", error, sequence=header.sequence)
-            return smpp.ESME_RX_T_APPN, None
+                self._preparing -= 1
+            self._mos.append((replace(job, password=password), owed))
+            self.wake()
 
-    async def _mo(self, pdu: smpp.DeliverSm, started: float) -> MoResult | None:
-        now = self._clock()
-        mo_id = new_mo_id()
-        bind_mo(mo_id)  # this task's context: every line about this MO carries its id
-        concat = pdu.concat
-        # No database text column takes NUL (PostgreSQL refuses it): it becomes U+FFFD, copies alike.
-        text = pdu.text.replace("\0", "\ufffd") if "\0" in pdu.text else pdu.text
-        result: MoResult | None
-        if concat is not None and concat.total > 1:
-            part = MoPart(
-                pdu.source_addr,
-                pdu.destination_addr,
-                concat.reference,
-                concat.total,
-                concat.sequence,
-                pdu.data_coding,
-                text,
-                now,
-            )
-            result = await self._service.handle_mo_part(part, mo_id=mo_id, claim_for=self._claim_for())
-            if result is None:
-                log.debug("mo_part_stored", part=concat.sequence, total=concat.total)
-                return None
-        else:
-            mo = InboundMo(
-                pdu.source_addr, pdu.destination_addr, text, now, self._smsc_ref(pdu), pdu.data_coding, mo_id
-            )
-            result = await self._service.handle_mo(mo, claim_for=self._claim_for())
-        if self._on_result is not None:
-            self._on_result(result, time.perf_counter() - started)
-        return result
+        task = asyncio.get_running_loop().create_task(prepare())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def drain(self, timeout: float) -> None:
-        """Take no new MOs; wait (up to ``timeout``) for those in flight to be committed and answered."""
-        self.draining = True
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            if pending:
-                log.warning("inbound_drain_timeout", in_flight=len(pending))
-
-    def describe(self) -> dict[str, Any]:
-        return {"in_flight": self.in_flight, "window": self._window}
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()

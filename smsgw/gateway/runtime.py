@@ -1,45 +1,74 @@
-"""``smsgw run``: start up, serve until SIGTERM/SIGINT, shut down cleanly.
+"""``smsgw run``: start up, serve until SIGTERM/SIGINT, shut down within a second.
 
-Phases (as uvicorn names them): **startup** — migrations are applied by
-``bootstrap.build``; replies claimed by a sender that died are made due again
-(SQLite: at once, it has one gateway; PostgreSQL: when their lease ends); long
-MOs whose parts were all stored but not processed are processed; early receipts
-are loaded. **main loop** — the ESME under a supervisor that restarts it if it
-ever dies, the scheduler, and the operations HTTP server. **shutdown** — stop
-taking MOs, finish those in flight, let outstanding submits be answered, give
-unsent replies back to the queue, unbind and wait for unbind_resp.
+Phases (as uvicorn names them): **startup** — this instance's replies from a
+previous life are due again, long MOs whose parts were all stored are picked up
+by the batches, PostgreSQL's statistics refreshed; **main loop** — the
+transport under a supervisor (aiosmpplib connects, binds, reconnects; our
+session core runs each connection), the batch pipeline, the scheduler and the
+operations HTTP server; **shutdown** — stop taking MOs, commit what is in
+flight, let outstanding submits be answered briefly, give unsent replies back
+to the queue, unbind, all bounded so that it ends within about a second in
+every state (bound, connecting, backing off, mid-batch).
+
+One MO flows one way through one process: bytes → the session's ``MoReceived``
+→ the inbound side's job in the next batch → the batch commits → the
+deliver_sm_resp is written → the sender submits the replies through the
+session's window → ``SubmitAnswered`` and receipts ride in later batches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
+from handlers.credentials import new_temporary_password
+from smpp.esme_events import (
+    Bound,
+    DeliverRejected,
+    EsmeEvent,
+    LinkLost,
+    MoReceived,
+    ReceiptReceived,
+    ResponsesRead,
+    SubmitAnswered,
+    SubmitTimedOut,
+    Unbound,
+)
+from smpp.esme_session import EsmeConfig
+
+from ..batch.jobs import Batch, BatchResult, Decision, MoJob
 from ..bootstrap import App
-from ..db.database import SqliteDatabase
-from ..db.outbox import ClaimedReply
+from ..mo_unit import MoResult
 from ..ops.email import EmailSender
 from ..ops.http import OpsServer
 from ..ops.metrics import Metrics
 from ..ops.observer import Observer
-from ..service import MoResult
-from .acks import AckTracker
-from .esme import GatewayEsme
+from .confirmations import Confirmations
 from .inbound import Inbound
-from .outbound import Sender
-from .receipts import Receipts
+from .link import SmppLink
+from .parts import HeldPart
+from .pipeline import Pipeline
 from .scheduler import Scheduler
+from .sender import Sender
+from .transport import AiosmpplibTransport
 
 __all__ = ["Gateway"]
 
 log = structlog.get_logger("smsgw.runtime")
+
+
+class _Receipts:
+    """What the metrics read of the receipts (``by_stat``)."""
+
+    def __init__(self, inbound: Inbound) -> None:
+        self.by_stat = inbound.receipts_by_stat
 
 
 class Gateway:
@@ -51,92 +80,148 @@ class Gateway:
         scheduler_interval: float = 30.0,
         metrics_interval: float = 5.0,
     ) -> None:
-        smpp = app.config.smpp
+        config = app.config
+        smpp = config.smpp
         self.app = app
         self.metrics = Metrics()
         self.observer = Observer(self.metrics)
         self._metrics_interval = metrics_interval
-        self.ops = OpsServer(
-            self.metrics, bound=lambda: self.esme.bound, host=app.config.http.host, port=app.config.http.port
+        self.link = SmppLink(
+            EsmeConfig(
+                system_id=smpp.system_id,
+                window=smpp.window,
+                submit_timeout=smpp.submit_timeout,
+                enquire_link_interval=smpp.enquire_link_interval,
+                response_timeout=smpp.socket_timeout,
+            ),
+            self._on_events,
         )
-        self.email = EmailSender(app.db, app.config.email) if app.config.email.enabled else None
+        self.ops = OpsServer(self.metrics, bound=lambda: self.link.bound, host=config.http.host, port=config.http.port)
+        self.email = EmailSender(app.db, config.email) if config.email.enabled else None
         self.sender = Sender(
-            app.db,
+            self.link,
             app.service.sealer,
-            window=smpp.window,
-            submit_timeout=smpp.submit_timeout,
+            owner=app.instance,
             registered_delivery=smpp.registered_delivery,
             throttle_backoff=smpp.throttle_backoff,
-            lease=max(60.0, 4 * smpp.submit_timeout),
-            owner=f"{socket.gethostname()}:{os.getpid()}",
-            on_accepted=self._reply_accepted,
+            takeover=config.outbox.takeover,
+            on_event=self.observer,
         )
-        self.receipts = Receipts(self.sender)
-        self.acks = AckTracker(app.db)
+        self.confirmations = Confirmations()
         self.inbound = Inbound(
-            app.service,
-            self.receipts,
-            self.acks,
-            window=smpp.mo_window,
+            self.link,
+            self.confirmations,
             mo_id_tag=smpp.mo_message_id_tag,
             confirm_within=smpp.confirm_within,
-            on_result=self._mo_done,
-            claim_for=self.sender.claim_for,
+            window=smpp.mo_window,
+            prepare_password=self._prepare_password,
+            on_decided=self._mo_decided,
         )
-        self.acks.on_settled = self.inbound.settled
-        self.esme = GatewayEsme(
-            smpp,
-            inbound=self.inbound,
-            outbound=self.sender,
-            acks=self.acks,
-            log_handler=log_handler,
-            events=self._event,
+        self.receipts = _Receipts(self.inbound)
+        self.pipeline = Pipeline(app.runner, self.link, self.inbound, self.sender, self.confirmations)
+        self.transport = AiosmpplibTransport(
+            smpp, self.link, self.link.sequences, log_handler=log_handler, on_bind_refused=self._bind_refused
         )
-        self.scheduler = Scheduler(app.service, interval=scheduler_interval, on_monthly=lambda _: self.sender.notify())
+        self.scheduler = Scheduler(app.service, runner=app.runner, interval=scheduler_interval)
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
-    # --- events ---------------------------------------------------------------------------
+    # --- the session's events ---------------------------------------------------------------------
 
-    def _event(self, name: str, value: Any) -> None:
-        self.observer(name, value)
+    def _on_events(self, events: list[EsmeEvent]) -> None:
+        now, wall = self.link.now(), datetime.now(UTC)
+        for event in events:
+            if isinstance(event, MoReceived):
+                self.inbound.on_mo(event, wall)
+            elif isinstance(event, ReceiptReceived):
+                self.inbound.on_receipt(event)
+            elif isinstance(event, SubmitAnswered):
+                assert isinstance(event.ref, HeldPart)
+                self.sender.on_answered(event.ref, event.status, event.message_id, now)
+            elif isinstance(event, SubmitTimedOut):
+                assert isinstance(event.ref, HeldPart)
+                self.sender.on_timed_out(event.ref)
+            elif isinstance(event, ResponsesRead):
+                self.confirmations.read(event.tags)
+            elif isinstance(event, DeliverRejected):
+                log.warning("deliver_sm_malformed", reason=event.reason, sequence=event.sequence)
+            elif isinstance(event, Bound):
+                log.info("smpp_bound", host=self.transport.smsc_host, port=self.transport.smsc_port)
+                self.observer("bound", None)
+            elif isinstance(event, Unbound):
+                if event.by == "smsc":
+                    log.warning("smpp_unbind_by_smsc", action="reconnect")
+                self.observer("unbound", event.by)
+            elif isinstance(event, LinkLost):
+                self._link_lost(event)
+        self.pipeline.wake()
+        self.sender.pump(now, wall)
 
-    def _mo_done(self, result: MoResult, seconds: float) -> None:
-        if result.claimed:
-            self.sender.take(result.claimed)
-        elif result.replies:
-            self.sender.notify()
-        if self.email is not None and result.outcome == "password_issued":
+    def _link_lost(self, event: LinkLost) -> None:
+        if not self._stopping:
+            log.warning("smpp_link_lost", reason=event.reason, unanswered_submits=len(event.unanswered))
+        if event.unread:
+            log.info("acks_unconfirmed_at_link_loss", count=len(event.unread))
+        self.sender.on_link_lost(event.unanswered)
+        self.observer("link_lost", None)
+
+    def _bind_refused(self, status: str) -> None:
+        self.observer("bind_refused", status)
+
+    def _mo_decided(self, job: MoJob, decision: Decision, result: BatchResult, seconds: float) -> None:
+        wall = result.decided_at or datetime.now(UTC)
+        if decision.reply_positions:
+            from ..db.outbox import ClaimedReply
+
+            expires = wall + self.app.service.reply_validity
+            claimed = [
+                ClaimedReply(result.reply_ids[p], job.id, job.destination, m.to, m.text, None, 1, expires, frozenset())
+                for p, m in zip(decision.reply_positions, decision.replies, strict=True)
+            ]
+            self.sender.take(claimed, [m.text for m in decision.replies])
+        if self.email is not None and decision.outcome == "password_issued":
             self.email.notify()
+        mo_result = MoResult(
+            decision.mo_id,
+            decision.outcome,
+            decision.command,
+            decision.replies,
+            job.destination,
+            redelivery=decision.copy_of is not None,
+        )
         log.info(
             "mo_processed",
-            mo_id=result.mo_id,
-            command=result.command,
-            outcome=result.outcome,
-            replies=len(result.replies),
-            redelivery=result.redelivery,
+            mo_id=decision.mo_id,
+            short_code=job.destination,
+            command=decision.command,
+            outcome=decision.outcome,
+            replies=len(decision.replies),
+            redelivery=decision.copy_of is not None,
             latency_ms=round(seconds * 1000, 2),
+            commit=result.commit,
         )
-        self._event("mo", (result, seconds))
+        self.observer("mo", (mo_result, seconds))
 
-    def _reply_accepted(self, reply: ClaimedReply) -> None:
-        self._event("reply_accepted", reply)
+    async def _prepare_password(self) -> Any:
+        service = self.app.service
+        return await asyncio.to_thread(new_temporary_password, service.rules.password_length, n=service.scrypt_n)
 
-    # --- phases ----------------------------------------------------------------------------
+    # --- phases -------------------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        db, service = self.app.db, self.app.service
-        if isinstance(db, SqliteDatabase):
-            now = datetime.now(UTC)
-            released = await db.call("reset_claims", now)
-            if released:
-                log.info("outbox_claims_resumed", replies=released)
-        recovered = await service.recover()
+        runner = self.app.runner
+        await runner.store.analyze()
+        result = await runner.run(Batch(reclaim_own=self.app.instance))
+        if result.reclaimed:
+            log.info("outbox_claims_resumed", replies=result.reclaimed)
+        recovered = await self.app.service.recover(runner)
         if recovered:
             log.info("long_mos_recovered", count=recovered)
-        await self.sender.load_early_receipts()
         log.info(
-            "gateway_started", smsc=f"{self.app.config.smpp.host}:{self.app.config.smpp.port}", database=db.dialect
+            "gateway_started",
+            smsc=f"{self.app.config.smpp.host}:{self.app.config.smpp.port}",
+            database=runner.store.dialect,
+            instance=self.app.instance,
         )
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -145,7 +230,8 @@ class Gateway:
         await self.ops.start()
         log.info("ops_http_listening", host=self.app.config.http.host, port=self.ops.port)
         self._tasks = [
-            asyncio.create_task(self._supervise(), name="esme-supervisor"),
+            asyncio.create_task(self._supervise(), name="transport"),
+            asyncio.create_task(self.pipeline.run(), name="pipeline"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self.observer.refresh(self, self.app.db, self._metrics_interval), name="metrics"),
         ]
@@ -159,34 +245,56 @@ class Gateway:
         while not self._stopping:
             started = time.monotonic()
             try:
-                await self.esme.start()
+                await self.transport.start()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("esme_crashed", action="restart")
+                log.exception("transport_crashed", action="restart")
             else:
                 if self._stopping:
                     return
-                log.error("esme_stopped", action="restart")
-            from aiosmpplib.state import SmppSessionState
-
-            self.esme._session_state = SmppSessionState.CLOSED
+                log.error("transport_stopped", action="restart")
+            self.transport.mark_closed()
             delay = 1.0 if time.monotonic() - started > 60 else min(delay * 2, 30.0)
             await asyncio.sleep(delay)
 
-    async def shutdown(self, timeout: float = 10.0) -> None:
+    async def shutdown(self) -> None:
+        """Within about a second: nothing committed is lost, nothing acknowledged before its commit."""
         self._stopping = True
+        began = time.monotonic()
         log.info("gateway_stopping")
-        for task in self._tasks[1:]:
+        self.transport.stop_reconnecting()
+        self.inbound.draining = True
+        self.sender.stopping = True
+        for task in self._tasks[2:]:
             task.cancel()
-        await self.esme.shutdown(timeout)
-        await self.acks.close()
-        await self.ops.stop()
-        supervisor = self._tasks[0] if self._tasks else None
-        if supervisor is not None:
-            try:
-                await asyncio.wait_for(supervisor, timeout=5.0)
-            except (TimeoutError, asyncio.CancelledError):
-                supervisor.cancel()
+        await self._wait_for_submits(0.3)
+        self.inbound.cancel()
+        await self.pipeline.drain(0.4)
+        released = self.sender.release_all()
+        if released:
+            with contextlib.suppress(Exception):
+                await self.app.runner.run(Batch(released=released))
+        if self.link.unbind():
+            await self._wait_unbound(0.25)
+        self.transport.close()
+        for task in self._tasks[:2]:
+            task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        log.info("gateway_stopped")
+        await self.ops.stop()
+        log.info(
+            "gateway_stopped",
+            released=len(released),
+            seconds=round(time.monotonic() - began, 3),
+            pid=os.getpid(),
+        )
+
+    async def _wait_for_submits(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.sender.outstanding and time.monotonic() < deadline:  # noqa: ASYNC110 - a bounded wait
+            await asyncio.sleep(0.01)
+
+    async def _wait_unbound(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.link.session is not None and not self.link.session.wants_close and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)

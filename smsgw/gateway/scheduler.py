@@ -6,7 +6,10 @@ most once per month, whichever instance or restart gets there first: the
 per-order claim in the database decides); pending ``M`` requests past their
 confirmation window (plus a day, so a late ``JA`` still gets the "expired"
 reply) are dropped; long-MO parts that never completed and stale early receipts
-are forgotten.
+are forgotten; early receipts whose message id another instance recorded
+meanwhile are settled. Every ``analyze_every`` seconds the database refreshes
+its statistics of the hot tables (PostgreSQL plans its prepared statements on
+them).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import structlog
 
 from handlers.rules import is_last_day_of_month
 
+from ..batch.runner import BatchRunner
 from ..db.uow import SqlUnitOfWork
 from ..service import Service
 
@@ -32,13 +36,18 @@ class Scheduler:
         self,
         service: Service,
         *,
+        runner: BatchRunner | None = None,
         interval: float = 30.0,
+        analyze_every: float = 600.0,
         parts_timeout: timedelta = timedelta(hours=24),
         on_monthly: Callable[[dict[str, int]], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._service = service
+        self._runner = runner
         self._interval = interval
+        self._analyze_every = analyze_every
+        self._analyzed = 0.0
         self._parts_timeout = parts_timeout
         self._on_monthly = on_monthly
         self._now = now
@@ -77,3 +86,11 @@ class Scheduler:
         dropped, purged = await self._service.db.write(unit)
         if dropped or purged:
             log.info("expired_cleared", pending_requests=dropped, mo_parts=purged)
+        if self._runner is not None:
+            settled = await self._runner.sweep()
+            if settled:
+                log.info("early_receipts_settled", count=settled)
+            clock = asyncio.get_running_loop().time()
+            if clock - self._analyzed >= self._analyze_every:
+                self._analyzed = clock
+                await self._runner.store.analyze()

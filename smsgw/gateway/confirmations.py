@@ -1,0 +1,60 @@
+"""Which MOs the SMSC will not deliver again: those whose deliver_sm_resp it was seen to read.
+
+SMPP 3.4 MOs carry no id, so an SMSC's redelivery looks exactly like the
+subscriber sending the same text again. The difference is whether the SMSC read
+our response to the first, which the session core learns from TCP order
+(``ResponsesRead``). Confirmed MOs are marked ``acked`` in the database with the
+next batch; an MO equal to an unconfirmed one is the SMSC's copy, one equal to a
+confirmed one is the subscriber's new message.
+
+Two kinds of response are never taken as read: one written more than
+``confirm_within`` seconds after its MO was read (it may have missed the
+SMSC's own timeout — the inbound side does not tag those), and that of an MO the
+SMSC has already sent again (it showed it does not take our responses in time,
+so it may send it once more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..batch.jobs import Batch
+
+__all__ = ["Confirmations"]
+
+_NEVER_KEPT = 100_000
+
+
+class Confirmations:
+    def __init__(self) -> None:
+        self._never: dict[str, None] = {}
+        self._read: list[str] = []
+        self._recording: list[str] = []
+        self.confirmed = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._read)
+
+    def read(self, tags: Sequence[object]) -> None:
+        """The session saw the SMSC read these responses (tags are MO ids)."""
+        self._read.extend(tag for tag in tags if isinstance(tag, str) and tag not in self._never)
+
+    def never(self, mo_id: str) -> None:
+        """The SMSC sent ``mo_id`` again: never take its response as read."""
+        self._never[mo_id] = None
+        if len(self._never) > _NEVER_KEPT:
+            del self._never[next(iter(self._never))]
+
+    def fill(self, batch: Batch) -> None:
+        self._recording = [mo_id for mo_id in self._read if mo_id not in self._never]
+        self._read = []
+        batch.acks = self._recording
+
+    def settle(self) -> None:
+        self.confirmed += len(self._recording)
+        self._recording = []
+
+    def failed(self) -> None:
+        self._read[:0] = self._recording
+        self._recording = []

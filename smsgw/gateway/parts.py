@@ -1,0 +1,72 @@
+"""A reply as the sender holds it: its parts, encoded by ``smpp.split``, and the submit_sm of each.
+
+Parts are GSM 03.38 when the text fits, else UCS-2, concatenated with an 8-bit
+UDH whose reference is the reply's outbox id (mod 256). Replies come from the
+short code that was texted; TON/NPI follow ``smpp.address.ton_npi``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from smpp.address import plain_address, ton_npi
+from smpp.bodies import ShortMessage
+from smpp.split import Part, split_text
+
+from ..db.outbox import ClaimedReply
+
+__all__ = ["HeldPart", "HeldReply", "hold", "submit_sm"]
+
+
+@dataclass(eq=False)
+class HeldReply:
+    claimed: ClaimedReply
+    parts: list[Part]
+    pending: set[int]  # part numbers not yet accepted
+    temporary_errors: int = 0
+    dead: bool = False
+
+    @property
+    def id(self) -> int:
+        return self.claimed.id
+
+
+@dataclass(eq=False)
+class HeldPart:
+    reply: HeldReply
+    number: int  # 1-based
+    recorded: bool = False  # its row says "submitting": it may go on the wire
+    attempts: int = 0
+    maybe_sent: bool = False  # a dead instance may have written it: a resubmission may duplicate it
+    sent_at: float = field(default=0.0)
+
+
+def hold(claimed: ClaimedReply, text: str) -> tuple[HeldReply, list[HeldPart]]:
+    """Encode a claimed reply (``text`` unsealed); raises ValueError if it cannot be sent as SMS."""
+    parts = split_text(text, reference=claimed.id & 0xFF)
+    pending = set(range(1, len(parts) + 1)) - set(claimed.done_parts)
+    reply = HeldReply(claimed, parts, pending)
+    held = [
+        HeldPart(reply, n, recorded=n in claimed.maybe_sent, maybe_sent=n in claimed.maybe_sent)
+        for n in sorted(pending)
+    ]
+    return reply, held
+
+
+def submit_sm(part: HeldPart, registered_delivery: bool) -> ShortMessage:
+    reply, encoded = part.reply.claimed, part.reply.parts[part.number - 1]
+    source_ton, source_npi = ton_npi(reply.source)
+    dest_ton, dest_npi = ton_npi(reply.destination)
+    return ShortMessage(
+        source_addr_ton=source_ton,
+        source_addr_npi=source_npi,
+        source_addr=plain_address(reply.source),
+        dest_addr_ton=dest_ton,
+        dest_addr_npi=dest_npi,
+        destination_addr=plain_address(reply.destination),
+        esm_class=encoded.esm_class,
+        registered_delivery=1 if registered_delivery else 0,
+        data_coding=encoded.data_coding,
+        short_message=encoded.short_message,
+        tlvs=encoded.tlvs,
+    )
