@@ -11,6 +11,7 @@ No sockets, no asyncio, no clock, stdlib only, and nothing of ours imported: the
 - `concat`, `split`, `reassembly` — concatenated messages in and out;
 - `receipts` — delivery receipts both ways, message id variants;
 - `address` — TON/NPI for an address;
+- `states`, `smsc_config`, `smsc_events`, `smsc_session` — the SMSC side of a session.
 
 Each module's docstring gives its decisions and their sources in the specifications.
 """
@@ -48,16 +49,32 @@ from .receipts import (
     receipt_text,
     receipt_tlvs,
 )
+from .smsc_config import Authenticator, PduObserver, SmscConfig
+from .smsc_events import (
+    DeliverAnswered,
+    DeliverTimedOut,
+    EsmeBound,
+    SessionClosed,
+    SmscEvent,
+    SubmitReceived,
+    UnbindComplete,
+)
+from .smsc_session import SmscSession
 from .split import MAX_PARTS, SPLIT_METHODS, Part, split_text
+from .states import BOUND, CAN_RECEIVE, CAN_SUBMIT, State
 from .tlv import Tlvs, decode_tlvs, encode_tlvs, find_tlv, tlv_int, tlv_text
 
 __all__ = [
+    "BOUND",
+    "CAN_RECEIVE",
+    "CAN_SUBMIT",
     "HEADER_SIZE",
     "MAX_PARTS",
     "MAX_SHORT_MESSAGE",
     "MESSAGE_STATES",
     "RESPONSE_BIT",
     "SPLIT_METHODS",
+    "Authenticator",
     "Bind",
     "BindResp",
     "Body",
@@ -65,7 +82,10 @@ __all__ = [
     "Concat",
     "DataCoding",
     "DataSm",
+    "DeliverAnswered",
+    "DeliverTimedOut",
     "EsmClass",
+    "EsmeBound",
     "Framer",
     "FramingError",
     "Header",
@@ -75,14 +95,22 @@ __all__ = [
     "Part",
     "Pdu",
     "PduError",
+    "PduObserver",
     "Reassembler",
     "Receipt",
+    "SessionClosed",
     "ShortMessage",
+    "SmscConfig",
+    "SmscEvent",
+    "SmscSession",
+    "State",
     "Status",
+    "SubmitReceived",
     "Tag",
     "TextTooLong",
     "Tlvs",
     "Ton",
+    "UnbindComplete",
     "UndecodableText",
     "UnencodableText",
     "choose_coding",
