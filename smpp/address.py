@@ -1,0 +1,44 @@
+"""TON/NPI for an address (SMPP 3.4 §5.2.5, §5.2.6), one answer per form of address.
+
+- empty: (0, 0), unknown and unknown — nothing to classify;
+- 1 to 8 digits (`1643`): (3, 0), network specific with no numbering plan — a short code
+  means something only inside the operator's network and is not an E.164 number;
+- 9 or more digits (`37129123456`): (1, 1), international, ISDN/E.164 — a full number
+  with its country code;
+- anything else (`LMT`, `Info-24`): (5, 0), alphanumeric — such an address has no
+  numbering plan (3GPP TS 23.040 §9.1.2.5).
+
+A leading "+" before digits is ignored (`plain_address` drops it): SMPP addresses carry
+the digits only, the TON says they are international.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .constants import Npi, Ton
+
+__all__ = ["MAX_SHORT_CODE", "plain_address", "ton_npi"]
+
+MAX_SHORT_CODE: Final = 8
+"""Digit strings up to this long are short codes."""
+
+
+def plain_address(address: str) -> str:
+    """`address` without a leading "+" before digits."""
+    digits = address[1:]
+    if address[:1] == "+" and digits.isascii() and digits.isdigit():
+        return digits
+    return address
+
+
+def ton_npi(address: str) -> tuple[int, int]:
+    """(TON, NPI) for `address`, per the table in this module's docstring."""
+    plain = plain_address(address)
+    if not plain:
+        return Ton.UNKNOWN, Npi.UNKNOWN
+    if plain.isascii() and plain.isdigit():
+        if len(plain) <= MAX_SHORT_CODE:
+            return Ton.NETWORK_SPECIFIC, Npi.UNKNOWN
+        return Ton.INTERNATIONAL, Npi.ISDN
+    return Ton.ALPHANUMERIC, Npi.UNKNOWN
