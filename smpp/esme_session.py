@@ -198,7 +198,7 @@ class EsmeSession:
         if self.state is State.CLOSED:
             return events
         self._framer.feed(data)
-        while self.state is not State.CLOSED:
+        while self.state is not State.CLOSED:  # type: ignore[comparison-overlap]  # the handlers below close it
             try:
                 frame = self._framer.next_frame()
             except FramingError as error:

@@ -29,7 +29,7 @@ def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
     configure_logging(config.logging.format, config.logging.level)
 
     async def main() -> None:
-        app = await build(config, worker=config.database.writer == "process")
+        app = await build(config, live=True)
         try:
             gateway = Gateway(app, log_handler=aiosmpplib_handler())
             stop = asyncio.Event()

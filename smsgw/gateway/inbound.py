@@ -39,7 +39,7 @@ from ..batch.jobs import Batch, BatchResult, Decision, MoJob, PartOf, ReceiptJob
 from ..db.messages import fingerprint
 from ..db.outbox import RECEIPT_STATES
 from ..db.schema import SMSC_REF_MAX
-from ..mo_unit import new_mo_id
+from ..mo import new_mo_id
 from .confirmations import Confirmations
 from .link import SmppLink
 
@@ -57,6 +57,14 @@ class Owed:
     generation: int
     sequence: int
     read_at: float
+
+
+def _typed_in_binary(data: bytes, error: UndecodableText) -> tuple[str, str | None]:
+    """Octets of a binary data_coding are no text (SMPP 3.4 §5.2.19); but some phones and SMSCs send a
+    typed message so. If every octet is printable Latin-1 (or a line break or tab), it is read as such."""
+    if error.reason == "binary" and all(b >= 0x20 and not 0x7F <= b < 0xA0 or b in b"\t\r\n" for b in data):
+        return data.decode("latin-1"), None
+    return "", error.reason
 
 
 class Inbound:
@@ -86,6 +94,7 @@ class Inbound:
         self._tasks: set[asyncio.Task[None]] = set()
         self.wake: Callable[[], None] = lambda: None  # the pipeline: there is work for a batch
         self._recorded: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._answered_on: OrderedDict[str, int] = OrderedDict()  # MO id -> connection its response went out on
         self.draining = False
         self.receipts_by_stat: dict[str, int] = {}
 
@@ -133,7 +142,7 @@ class Inbound:
         try:
             text = decode_text(data, message.data_coding)
         except UndecodableText as error:
-            text, unreadable = "", error.reason
+            text, unreadable = _typed_in_binary(data, error)
         if "\0" in text:  # no database text column takes NUL: it becomes U+FFFD, copies alike
             text = text.replace("\0", "\ufffd")
         source, destination = message.source_addr, message.destination_addr
@@ -202,6 +211,28 @@ class Inbound:
             if hit is None:
                 log.info("receipt_early", state=receipt.state)
         self._in_batch_mos, self._in_batch_receipts = [], []
+
+    def _tag(self, decision: Decision, owed: Owed, now: float) -> str | None:
+        """The MO id whose read response would confirm it, or None (a late response proves nothing).
+
+        A copy of an MO answered on this same connection means the SMSC did not take our
+        response in time: that MO is never confirmed. A copy after the link was lost is
+        the SMSC's ordinary redelivery: once it reads this response, it will not send it again.
+        """
+        if decision.part_stored or now - owed.read_at > self._confirm_within:
+            return None
+        if decision.copy_of:
+            if self._answered_on.get(decision.copy_of) == owed.generation:
+                self._confirmations.never(decision.copy_of)
+                return None
+            return decision.copy_of
+        return decision.mo_id
+
+    def _answered(self, mo_id: str, generation: int) -> None:
+        self._answered_on[mo_id] = generation
+        self._answered_on.move_to_end(mo_id)
+        if len(self._answered_on) > _REMEMBERED_RECEIPTS * 10:
+            self._answered_on.popitem(last=False)
 
     def failed(self) -> None:
         """The batch was not committed: the SMSC keeps these and delivers them again."""

@@ -59,12 +59,16 @@ class SmppLink:
         self._dispatch(self.session.adopt_bind())
 
     def received(self, data: bytes) -> bool:
+        """Feed what the socket read; False when the session wants the connection closed (answers written)."""
         session = self.session
         if session is None:
             return False
         self._dispatch(session.receive(data, self.now()))
+        if session.wants_close:
+            self.flush()
+            return False
         self.flush_soon()
-        return not session.wants_close
+        return True
 
     def tick(self) -> float:
         session = self.session

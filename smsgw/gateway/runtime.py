@@ -45,7 +45,7 @@ from smpp.esme_session import EsmeConfig
 
 from ..batch.jobs import Batch, BatchResult, Decision, MoJob
 from ..bootstrap import App
-from ..mo_unit import MoResult
+from ..mo import MoResult
 from ..ops.email import EmailSender
 from ..ops.http import OpsServer
 from ..ops.metrics import Metrics
@@ -125,6 +125,7 @@ class Gateway:
         self.scheduler = Scheduler(app.service, runner=app.runner, interval=scheduler_interval)
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self.binds = 0
 
     # --- the session's events ---------------------------------------------------------------------
 
@@ -146,11 +147,20 @@ class Gateway:
             elif isinstance(event, DeliverRejected):
                 log.warning("deliver_sm_malformed", reason=event.reason, sequence=event.sequence)
             elif isinstance(event, Bound):
-                log.info("smpp_bound", host=self.transport.smsc_host, port=self.transport.smsc_port)
-                self.observer("bound", None)
+                self.binds += 1
+                log.info(
+                    "smpp_bound",
+                    host=self.transport.smsc_host,
+                    port=self.transport.smsc_port,
+                    system_id=self.transport.system_id,
+                    binds=self.binds,
+                )
+                self.observer("bound", self.binds)
             elif isinstance(event, Unbound):
                 if event.by == "smsc":
                     log.warning("smpp_unbind_by_smsc", action="reconnect")
+                else:
+                    log.info("smpp_unbound")
                 self.observer("unbound", event.by)
             elif isinstance(event, LinkLost):
                 self._link_lost(event)

@@ -70,7 +70,7 @@ class Observer:
             m.submit_status.labels(status).inc(self._delta(f"status:{status}", count))
         for stat, count in gateway.receipts.by_stat.items():
             m.receipts.labels(stat).inc(self._delta(f"receipt:{stat}", count))
-        m.bound.set(1 if gateway.esme.bound else 0)
+        m.bound.set(1 if gateway.link.bound else 0)
         m.in_flight.set(gateway.inbound.in_flight)
         m.outstanding.set(gateway.sender.outstanding)
 
