@@ -1,7 +1,7 @@
 """Fixtures for the simulator's tests.
 
 PDUs sent *to* the simulator are built here with struct, independently of
-`simulator.pdu`; PDUs coming *from* it are decoded by python-smpplib (an independent
+`smpp`; PDUs coming *from* it are decoded by python-smpplib (an independent
 implementation), so no test checks our codec against itself.
 """
 
@@ -46,7 +46,7 @@ def make_config(**overrides: Any) -> SimulatorConfig:
     return parse_config({**TEST_SETTINGS, **overrides}, "test")
 
 
-# ---- raw PDUs (independent of simulator.pdu) ------------------------------------------
+# ---- raw PDUs (independent of smpp) ----------------------------------------------------
 
 
 def cstr(text: str) -> bytes:

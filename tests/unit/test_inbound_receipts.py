@@ -8,10 +8,9 @@ timed out, and the resubmits' receipts fed the jam.
 from __future__ import annotations
 
 import asyncio
-import struct
 from typing import Any
 
-from simulator.pdu import ShortMessage, encode_sm
+from smpp import Command, Pdu, ShortMessage, encode
 from smsgw.gateway.inbound import Inbound
 from smsgw.gateway.receipts import Receipts
 from smsgw.smpp import pdu as smpp
@@ -52,10 +51,10 @@ class _SlowSender:
 
 def _receipt(message_id: str, sequence: int, stat: str = "DELIVRD") -> tuple[smpp.Header, bytes]:
     text = f"id:{message_id} sub:001 dlvrd:001 submit date:2611220600 done date:2611220600 stat:{stat} err:000 text:"
-    body = encode_sm(
-        ShortMessage(source_addr="37120000001", destination_addr="1643", esm_class=0x04, short_message=text.encode())
+    message = ShortMessage(
+        source_addr="37120000001", destination_addr="1643", esm_class=0x04, short_message=text.encode()
     )
-    raw = struct.pack(">IIII", 16 + len(body), smpp.DELIVER_SM, 0, sequence) + body
+    raw = encode(Pdu(Command.DELIVER_SM, 0, sequence, message))
     return smpp.parse_header(raw[:16]), raw[16:]
 
 
