@@ -1,6 +1,6 @@
 """Fuzzing with Hypothesis: the simulator's SMSC core and the gateway's MO path on hostile input.
 
-What ``tests/simulator/test_framing_property.py`` (the bare session) and
+What ``tests/smpp/test_framing.py`` (the bare SMSC session) and
 ``tests/unit/test_smpp_pdu.py`` (``decode_deliver_sm`` alone) already cover is
 not repeated; these tests fuzz the compositions above them.
 
