@@ -29,6 +29,8 @@ from simulator.config import SimulatorConfig, parse_config
 from simulator.server import Simulator, run_server
 from simulator.smsc import Smsc
 
+from .helpers import Esme
+
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="smpplib")
 
 TEST_SETTINGS: dict[str, Any] = {
@@ -253,6 +255,15 @@ def start_sim() -> Iterator[Callable[..., RunningSim]]:
 @pytest.fixture
 def sim(start_sim: Callable[..., RunningSim]) -> RunningSim:
     return start_sim()
+
+
+@pytest.fixture
+def esme(sim: RunningSim) -> Iterator[Esme]:
+    """A python-smpplib transceiver bound to `sim`."""
+    client = Esme(sim.smpp_port)
+    client.bind()
+    yield client
+    client.close()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.02) -> Any:

@@ -32,14 +32,6 @@ def smpplib_gsm_decode(data: bytes) -> str:
     return "".join(out)
 
 
-@pytest.fixture
-def esme(sim: RunningSim):  # type: ignore[no-untyped-def]
-    client = Esme(sim.smpp_port)
-    client.bind()
-    yield client
-    client.close()
-
-
 def submitted(sim: RunningSim, destination: str) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
         mts = sim.api("GET", "/api/mt?cursor=0")["mts"]
