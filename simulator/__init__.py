@@ -1,15 +1,13 @@
 """smsc-sim: an SMSC simulator (SMPP 3.4 server) for testing the smsgw gateway.
 
-A separate product that only speaks SMPP: it never imports the gateway. The protocol
-core is sans-IO (`session`, `states`, `framing`, `pdu`), the SMSC logic is sans-IO too
-(`smsc`), and a thin asyncio layer (`server`) plus an HTTP control API (`control`) and a
-CLI (`cli`) drive it.
+A separate product that only speaks SMPP: it never imports the gateway. The protocol —
+codec and the SMSC session — is the shared sans-IO package `smpp`; the SMSC logic is
+sans-IO too (`smsc`), and a thin asyncio layer (`server`) plus an HTTP control API
+(`control`) and a CLI (`cli`) drive it.
 """
 
 from __future__ import annotations
 
 from .config import SimulatorConfig
-from .session import Session, SessionConfig
-from .states import State
 
-__all__ = ["Session", "SessionConfig", "SimulatorConfig", "State"]
+__all__ = ["SimulatorConfig"]

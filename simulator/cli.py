@@ -20,8 +20,8 @@ from .cli_faults import fault, receipts
 from .cli_support import Settings, fail, run_with_client, settings
 from .client import JSON, Client, collect_mts, mt_line
 from .config import ConfigError, parse_config
+from .inject import ENCODINGS, SPLITS
 from .script import ScriptError, load_script, run_script
-from .text import ENCODINGS, SPLITS
 
 __all__ = ["cli", "main"]
 

@@ -27,9 +27,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from .faults import FaultError
+from .inject import TextError
 from .receipts import ReceiptRule
 from .store import MtRecord
-from .text import TextError
 
 if TYPE_CHECKING:
     from .server import Simulator

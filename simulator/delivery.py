@@ -14,8 +14,8 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 
-from .pdu import ShortMessage, Status
-from .session import Session
+from smpp import ShortMessage, SmscSession, Status
+
 from .store import MoRecord
 
 __all__ = ["DeliverJob", "Router"]
@@ -36,7 +36,7 @@ class Router:
     def __init__(self, max_redeliveries: int = 10, retry_delay: float = 5.0) -> None:
         self.max_redeliveries = max_redeliveries
         self.retry_delay = retry_delay
-        self._receivers: dict[int, Session] = {}
+        self._receivers: dict[int, SmscSession] = {}
         self._order: list[int] = []
         self._rr = 0
         self._queue: deque[DeliverJob] = deque()
@@ -51,7 +51,7 @@ class Router:
     def receivers(self) -> int:
         return len(self._order)
 
-    def add_receiver(self, bind_id: int, session: Session) -> None:
+    def add_receiver(self, bind_id: int, session: SmscSession) -> None:
         if bind_id not in self._receivers:
             self._receivers[bind_id] = session
             self._order.append(bind_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .pdu import Status
+from smpp import Status
 
 __all__ = ["FAULT_KINDS", "NO_FAULT", "Decision", "Fault", "FaultError", "Faults"]
 

@@ -1,24 +1,32 @@
 """Turn an injected MO (source, destination, text) into deliver_sm jobs.
 
-GSM 03.38 when the text fits, else UCS-2 (or as forced); long texts split into UDH
-(8-bit by default, or 16-bit), SAR TLVs, or one message_payload. Every deliver_sm gets
-the simulator's own message id; with `mo_message_id_tag` set, it travels in that TLV
-(a C-octet string), and a redelivery carries the same id.
+GSM 03.38 when the text fits, else UCS-2 (or as forced: `gsm`, `ucs2`, `latin1`); long
+texts split by `smpp.split_text` into UDH (8-bit by default, or 16-bit), SAR TLVs, or one
+message_payload. Every deliver_sm gets the simulator's own message id; with
+`mo_message_id_tag` set, it travels in that TLV (a C-octet string), and a redelivery
+carries the same id.
 """
 
 from __future__ import annotations
 
 import itertools
 
+from smpp import SPLIT_METHODS, DataCoding, Part, ShortMessage, addressed, split_text
+
 from .delivery import DeliverJob
-from .pdu import ShortMessage
 from .receipts import MessageIds
 from .store import MoRecord
-from .text import Part, TextError, encode_mo, ton_npi
 
-__all__ = ["MoFactory", "check_address"]
+__all__ = ["ENCODINGS", "SPLITS", "MoFactory", "TextError", "check_address", "encode_mo"]
 
-_ENCODING_OF = {0: "gsm", 3: "latin1", 8: "ucs2"}
+ENCODINGS = ("auto", "gsm", "ucs2", "latin1")
+SPLITS = SPLIT_METHODS
+_DATA_CODING = {"auto": None, "gsm": DataCoding.SMSC_DEFAULT, "ucs2": DataCoding.UCS2, "latin1": DataCoding.LATIN_1}
+_ENCODING_OF = {value: name for name, value in _DATA_CODING.items() if value is not None}
+
+
+class TextError(ValueError):
+    """An MO that cannot be sent as asked (address, alphabet, length)."""
 
 
 def check_address(address: str, what: str) -> None:
@@ -27,6 +35,18 @@ def check_address(address: str, what: str) -> None:
         raise TextError(f"{what} must be 1 to 20 printable ASCII characters")
     if " " in address:
         raise TextError(f"{what} must not contain spaces")
+
+
+def encode_mo(text: str, encoding: str = "auto", split: str = "udh8", ref: int = 0) -> list[Part]:
+    """The deliver_sm parts for an MO text; raises TextError."""
+    if encoding not in _DATA_CODING:
+        raise TextError(f"unknown encoding {encoding!r} (one of {', '.join(ENCODINGS)})")
+    if split not in SPLITS:
+        raise TextError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
+    try:
+        return split_text(text, reference=ref, method=split, data_coding=_DATA_CODING[encoding])
+    except ValueError as error:  # UnencodableText, TextTooLong
+        raise TextError(f"the text cannot be sent as {encoding}: {error}") from None
 
 
 class MoFactory:
@@ -66,20 +86,10 @@ class MoFactory:
         return mo, jobs
 
     def _message(self, source: str, destination: str, part: Part, part_id: str) -> ShortMessage:
-        source_ton, source_npi = ton_npi(source)
-        dest_ton, dest_npi = ton_npi(destination)
-        tlvs = dict(part.tlvs)
+        tlvs = part.tlvs
         if self._tag:
-            tlvs[self._tag] = part_id.encode("ascii") + b"\0"
-        return ShortMessage(
-            source_addr=source,
-            destination_addr=destination,
-            source_addr_ton=source_ton,
-            source_addr_npi=source_npi,
-            dest_addr_ton=dest_ton,
-            dest_addr_npi=dest_npi,
-            esm_class=part.esm_class,
-            data_coding=part.data_coding,
-            short_message=part.short_message,
-            tlvs=tlvs,
+            tlvs += ((self._tag, part_id.encode("ascii") + b"\0"),)
+        message = ShortMessage(
+            esm_class=part.esm_class, data_coding=part.data_coding, short_message=part.short_message, tlvs=tlvs
         )
+        return addressed(message, source, destination)

@@ -6,15 +6,32 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from smpp import Concat, Reassembler, ShortMessage, Status, user_data
+
 from .delivery import DeliverJob
+from .display import shown_text
 from .faults import Faults
-from .pdu import ShortMessage, Status
-from .reassembly import MtPart, Reassembler
 from .receipts import MessageIds, ReceiptRule, ReceiptRules, receipt_message
 from .store import MtRecord, Store
-from .text import decode_text, message_body
 
-__all__ = ["MtIntake", "Verdict"]
+__all__ = ["MtIntake", "MtPart", "Verdict"]
+
+
+@dataclass(slots=True)
+class MtPart:
+    """One accepted submit_sm, as far as recording is concerned."""
+
+    bind: int
+    system_id: str
+    source: str
+    destination: str
+    data_coding: int
+    registered_delivery: int
+    message_id: str
+    payload: bytes
+    concat: Concat | None
+    at: float
+    status: str = "accepted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +51,7 @@ class MtIntake:
         ids: MessageIds,
         faults: Faults,
         rules: ReceiptRules,
-        reassembler: Reassembler,
+        reassembler: Reassembler[MtPart],
         counters: Counter[str],
     ) -> None:
         self.store = store
@@ -51,7 +68,7 @@ class MtIntake:
             self.counters["submits_rejected"] += 1
             return Verdict(decision.status)
         number, message_id = self.ids.next()
-        payload, concat = message_body(sm)
+        payload, concat = user_data(sm)
         label = "withheld" if decision.withhold else "delayed" if decision.delay else "accepted"
         self.counters[f"submits_{label}"] += 1
         part = MtPart(
@@ -67,7 +84,11 @@ class MtIntake:
             now,
             label,
         )
-        whole = self.reassembler.add(part)
+        if concat is None:
+            whole: list[MtPart] | None = [part]
+        else:
+            key = (system_id, sm.source_addr, sm.destination_addr)
+            whole = self.reassembler.add(key, concat, part, now)
         if whole is not None:
             self._record(whole, complete=True)
         rule = self.rules.match(sm.destination_addr)
@@ -97,13 +118,13 @@ class MtIntake:
             stat=rule.status,
             submitted_at=part.at,
             done_at=now + rule.delay,
-            text=decode_text(part.payload, part.data_coding),
+            text=shown_text(part.payload, part.data_coding),
         )
         return DeliverJob(message, part.message_id, None, preferred=part.bind, stat=rule.status)
 
     def _record(self, parts: list[MtPart], complete: bool) -> None:
         first = parts[0]
-        text = decode_text(b"".join(p.payload for p in parts), first.data_coding)
+        text = shown_text(b"".join(p.payload for p in parts), first.data_coding)
         status = next((p.status for p in parts if p.status != "accepted"), "accepted")
         mt = MtRecord(
             id=first.message_id,

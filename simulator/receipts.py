@@ -1,21 +1,19 @@
-"""Message ids and delivery receipts (SMPP 3.4 Appendix B text + TLVs).
+"""Message ids and the receipts the simulator sends: which outcome, after what delay.
 
 A receipt is a deliver_sm from the MT's destination to its source with esm_class 0x04,
-the TLVs receipted_message_id (0x001E) and message_state (0x0427), and the usual text
-`id:… sub:001 dlvrd:001 submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:… err:… text:…`.
-Outcome and delay come from the first rule whose glob matches the destination.
+the TLVs receipted_message_id (0x001E) and message_state (0x0427), and the SMPP 3.4
+Appendix B text, all written by `smpp.receipts`. Outcome and delay come from the first
+rule whose glob matches the destination.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from fnmatch import fnmatchcase
 
-from . import gsm
-from .pdu import ShortMessage, Tlv
-from .text import ton_npi
+from smpp import MESSAGE_STATES, EsmClass, ShortMessage, addressed, encode_gsm7, receipt_text, receipt_tlvs
 
 __all__ = [
     "DEFAULT_RULE",
@@ -26,16 +24,7 @@ __all__ = [
     "receipt_message",
 ]
 
-RECEIPT_STATES = {
-    "DELIVRD": 2,
-    "EXPIRED": 3,
-    "DELETED": 4,
-    "UNDELIV": 5,
-    "ACCEPTD": 6,
-    "UNKNOWN": 7,
-    "REJECTD": 8,
-}
-ESM_RECEIPT = 0x04
+RECEIPT_STATES = tuple(state for state in MESSAGE_STATES if state != "ENROUTE")  # final states only
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +92,6 @@ class MessageIds:
         return self.render(number, fmt)
 
 
-def _date(t: float) -> str:
-    return time.strftime("%y%m%d%H%M", time.localtime(t))
-
-
 def receipt_message(
     *,
     mt_source: str,
@@ -117,25 +102,19 @@ def receipt_message(
     done_at: float,
     text: str,
 ) -> ShortMessage:
-    """The deliver_sm carrying a receipt for one submitted part."""
-    delivered = stat == "DELIVRD"
-    body = (
-        f"id:{receipt_id} sub:001 dlvrd:{'001' if delivered else '000'}"
-        f" submit date:{_date(submitted_at)} done date:{_date(done_at)}"
-        f" stat:{stat} err:{'000' if delivered else '001'} text:{text[:20]}"
+    """The deliver_sm carrying a receipt for one submitted part (dates in local time)."""
+    body = receipt_text(
+        receipt_id,
+        stat,
+        datetime.fromtimestamp(submitted_at),
+        datetime.fromtimestamp(done_at),
+        error=0 if stat == "DELIVRD" else 1,
+        text=text,
     )
-    return ShortMessage(
-        source_addr=mt_destination,
-        destination_addr=mt_source,
-        source_addr_ton=ton_npi(mt_destination)[0],
-        source_addr_npi=ton_npi(mt_destination)[1],
-        dest_addr_ton=ton_npi(mt_source)[0],
-        dest_addr_npi=ton_npi(mt_source)[1],
-        esm_class=ESM_RECEIPT,
+    message = ShortMessage(
+        esm_class=EsmClass.DELIVERY_RECEIPT,
         data_coding=0,
-        short_message=gsm.encode(body, replace="?")[:254],
-        tlvs={
-            Tlv.RECEIPTED_MESSAGE_ID: receipt_id.encode("ascii") + b"\0",
-            Tlv.MESSAGE_STATE: bytes((RECEIPT_STATES[stat],)),
-        },
+        short_message=encode_gsm7(body, replace="?")[:254],
+        tlvs=receipt_tlvs(receipt_id, stat),
     )
+    return addressed(message, mt_destination, mt_source)

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from .pdu import BindRequest, ShortMessage, command_name, status_name
+from smpp import Bind, BindResp, MessageIdResp, ShortMessage, command_name, status_name, user_data
+
+from .display import shown_text
 from .store import iso
-from .text import decode_text, message_body
 
 __all__ = ["Recorder", "describe"]
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 def describe(body: object) -> dict[str, object]:
     """The key fields of a decoded body, JSON-ready."""
     if isinstance(body, ShortMessage):
-        payload, concat = message_body(body)
+        payload, concat = user_data(body)
         fields: dict[str, object] = {
             "source": body.source_addr,
             "destination": body.destination_addr,
@@ -32,26 +33,28 @@ def describe(body: object) -> dict[str, object]:
             "data_coding": body.data_coding,
             "registered_delivery": body.registered_delivery,
             "sm_length": len(body.short_message),
-            "text": decode_text(payload, body.data_coding),
+            "text": shown_text(payload, body.data_coding),
         }
         if concat is not None:
             fields["concat"] = {
                 "kind": concat.kind,
-                "ref": concat.ref,
+                "ref": concat.reference,
                 "total": concat.total,
-                "seq": concat.seq,
+                "seq": concat.sequence,
             }
         if body.tlvs:
-            fields["tlvs"] = {f"0x{tag:04x}": value.hex() for tag, value in body.tlvs.items()}
+            fields["tlvs"] = {f"0x{tag:04x}": value.hex() for tag, value in body.tlvs}
         return fields
-    if isinstance(body, BindRequest):
+    if isinstance(body, Bind):
         return {
             "system_id": body.system_id,
             "system_type": body.system_type,
             "interface_version": body.interface_version,
         }
-    if isinstance(body, str):
-        return {"id": body}
+    if isinstance(body, MessageIdResp):
+        return {"id": body.message_id}
+    if isinstance(body, BindResp):
+        return {"system_id": body.system_id}
     return {}
 
 

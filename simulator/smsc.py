@@ -17,18 +17,29 @@ from dataclasses import dataclass
 from functools import partial
 from typing import cast
 
+from smpp import (
+    CAN_RECEIVE,
+    DeliverAnswered,
+    DeliverTimedOut,
+    EsmeBound,
+    PduObserver,
+    Reassembler,
+    SessionClosed,
+    SmscConfig,
+    SmscEvent,
+    SmscSession,
+    Status,
+    SubmitReceived,
+    UnbindComplete,
+)
+
 from .config import SimulatorConfig
 from .delivery import DeliverJob, Router
-from .events import Bound, Closed, DeliverExpired, DeliverResponded, Event, SubmitReceived, Unbound
 from .faults import Faults
 from .inject import MoFactory
-from .intake import MtIntake
+from .intake import MtIntake, MtPart
 from .load import LoadEntry, LoadRun
-from .pdu import Status
-from .reassembly import Reassembler
 from .receipts import MessageIds, ReceiptRule, ReceiptRules
-from .session import PduObserver, Session, SessionConfig
-from .states import CAN_RECEIVE
 from .store import MoRecord, Store, iso
 
 __all__ = ["Bind", "Smsc"]
@@ -40,7 +51,7 @@ log = logging.getLogger(__name__)
 class Bind:
     id: int
     peer: str
-    session: Session
+    session: SmscSession
     opened_at: float
     bound_at: float | None = None
     submits: int = 0
@@ -70,7 +81,7 @@ class Smsc:
         observer_factory: Callable[[int], PduObserver | None] | None = None,
     ) -> None:
         self.config = config
-        self.session_config = SessionConfig(
+        self.session_config = SmscConfig(
             smsc_system_id=config.smsc_system_id,
             max_pdu_size=config.max_pdu_size,
             mo_window=config.mo_window,
@@ -93,7 +104,7 @@ class Smsc:
             self.ids,
             self.faults,
             self.rules,
-            Reassembler(config.concat_timeout),
+            Reassembler[MtPart](config.concat_timeout),
             self.counters,
         )
         self.load: LoadRun | None = None
@@ -111,7 +122,7 @@ class Smsc:
     def open_session(self, peer: str, now: float) -> int:
         bind_id = next(self._next_bind)
         observer = self._observer_factory(bind_id) if self._observer_factory else None
-        session = Session(self.session_config, self._authenticate, now, observer)
+        session = SmscSession(self.session_config, self._authenticate, now, observer)
         self.binds[bind_id] = Bind(bind_id, peer, session, now)
         self.counters["connections"] += 1
         return bind_id
@@ -235,27 +246,27 @@ class Smsc:
             self.on_output()
         self._dirty.add(bind_id)
 
-    def _handle(self, bind: Bind, events: list[Event], now: float) -> None:
+    def _handle(self, bind: Bind, events: list[SmscEvent], now: float) -> None:
         for event in events:
             if isinstance(event, SubmitReceived):
                 bind.submits += 1
                 self._on_submit(bind, event, now)
-            elif isinstance(event, DeliverResponded):
+            elif isinstance(event, DeliverAnswered):
                 job = cast(DeliverJob, event.ref)
                 self._settle(job, self.router.responded(job, event.status, now), now)
-            elif isinstance(event, DeliverExpired):
+            elif isinstance(event, DeliverTimedOut):
                 self.counters["deliver_timeouts"] += 1
                 job = cast(DeliverJob, event.ref)
                 self._settle(job, self.router.lost(job), now)
-            elif isinstance(event, Bound):
+            elif isinstance(event, EsmeBound):
                 bind.bound_at = now
                 self.counters["binds"] += 1
                 log.info("bound id=%s mode=%s peer=%s", bind.id, event.mode.value, bind.peer)
                 if event.mode in CAN_RECEIVE:
                     self.router.add_receiver(bind.id, bind.session)
-            elif isinstance(event, Unbound):
+            elif isinstance(event, UnbindComplete):
                 self.router.remove_receiver(bind.id)
-            elif isinstance(event, Closed):
+            elif isinstance(event, SessionClosed):
                 self.router.remove_receiver(bind.id)
                 log.info("closed id=%s peer=%s reason=%s", bind.id, bind.peer, event.reason)
                 for ref in reversed(event.undelivered):

@@ -18,8 +18,8 @@ Each module's docstring gives its decisions and their sources in the specificati
 
 from __future__ import annotations
 
-from .address import plain_address, ton_npi
-from .bodies import Bind, BindResp, Body, DataSm, MessageIdResp, Outbind, Pdu, ShortMessage
+from .address import addressed, plain_address, ton_npi
+from .bodies import Bind, BindResp, Body, DataSm, Message, MessageIdResp, Outbind, Pdu, ShortMessage
 from .coding import choose_coding, codec_for, decode_text, encode_text
 from .concat import Concat, strip_udh, user_data
 from .constants import (
@@ -89,6 +89,7 @@ __all__ = [
     "Framer",
     "FramingError",
     "Header",
+    "Message",
     "MessageIdResp",
     "Npi",
     "Outbind",
@@ -113,6 +114,7 @@ __all__ = [
     "UnbindComplete",
     "UndecodableText",
     "UnencodableText",
+    "addressed",
     "choose_coding",
     "codec_for",
     "command_name",

@@ -8,6 +8,7 @@ C-octet strings and the reasons for them are in `pdu`'s docstring.
 from __future__ import annotations
 
 import struct
+from typing import TypedDict
 
 from .bodies import Bind, BindResp, DataSm, MessageIdResp, Outbind, ShortMessage
 from .constants import Tag
@@ -80,12 +81,38 @@ def read_outbind(data: bytes) -> Outbind:
     return Outbind(system_id=system_id, password=_cstring(data, pos, BIND_FIELD, "password")[0])
 
 
-def read_short_message(data: bytes) -> ShortMessage:
+class _Head(TypedDict):
+    """The fields a short message and a data_sm start with."""
+
+    service_type: str
+    source_addr_ton: int
+    source_addr_npi: int
+    source_addr: str
+    dest_addr_ton: int
+    dest_addr_npi: int
+    destination_addr: str
+
+
+def _read_head(data: bytes) -> tuple[_Head, int]:
     service_type, pos = _cstring(data, 0, SERVICE_TYPE, "service_type")
     source_ton, source_npi = data[pos], data[pos + 1]
     source_addr, pos = _cstring(data, pos + 2, ADDRESS, "source_addr")
     dest_ton, dest_npi = data[pos], data[pos + 1]
     destination_addr, pos = _cstring(data, pos + 2, ADDRESS, "destination_addr")
+    head = _Head(
+        service_type=service_type,
+        source_addr_ton=source_ton,
+        source_addr_npi=source_npi,
+        source_addr=source_addr,
+        dest_addr_ton=dest_ton,
+        dest_addr_npi=dest_npi,
+        destination_addr=destination_addr,
+    )
+    return head, pos
+
+
+def read_short_message(data: bytes) -> ShortMessage:
+    head, pos = _read_head(data)
     esm_class, protocol_id, priority_flag = _THREE.unpack_from(data, pos)
     schedule, pos = _cstring(data, pos + 3, TIME, "schedule_delivery_time")
     validity, pos = _cstring(data, pos, TIME, "validity_period")
@@ -95,13 +122,7 @@ def read_short_message(data: bytes) -> ShortMessage:
     if end > len(data):
         raise PduError(f"sm_length {sm_length} runs past the body")
     return ShortMessage(
-        service_type=service_type,
-        source_addr_ton=source_ton,
-        source_addr_npi=source_npi,
-        source_addr=source_addr,
-        dest_addr_ton=dest_ton,
-        dest_addr_npi=dest_npi,
-        destination_addr=destination_addr,
+        **head,
         esm_class=esm_class,
         protocol_id=protocol_id,
         priority_flag=priority_flag,
@@ -117,20 +138,10 @@ def read_short_message(data: bytes) -> ShortMessage:
 
 
 def read_data_sm(data: bytes) -> DataSm:
-    service_type, pos = _cstring(data, 0, SERVICE_TYPE, "service_type")
-    source_ton, source_npi = data[pos], data[pos + 1]
-    source_addr, pos = _cstring(data, pos + 2, ADDRESS, "source_addr")
-    dest_ton, dest_npi = data[pos], data[pos + 1]
-    destination_addr, pos = _cstring(data, pos + 2, ADDRESS, "destination_addr")
+    head, pos = _read_head(data)
     esm_class, registered, data_coding = _THREE.unpack_from(data, pos)
     return DataSm(
-        service_type=service_type,
-        source_addr_ton=source_ton,
-        source_addr_npi=source_npi,
-        source_addr=source_addr,
-        dest_addr_ton=dest_ton,
-        dest_addr_npi=dest_npi,
-        destination_addr=destination_addr,
+        **head,
         esm_class=esm_class,
         registered_delivery=registered,
         data_coding=data_coding,

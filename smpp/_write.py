@@ -8,7 +8,7 @@ a short_message over 254 octets.
 from __future__ import annotations
 
 from ._read import ADDRESS, BIND_FIELD, SERVICE_TYPE, TIME
-from .bodies import Bind, BindResp, DataSm, MessageIdResp, Outbind, ShortMessage
+from .bodies import Bind, BindResp, DataSm, Message, MessageIdResp, Outbind, ShortMessage
 from .constants import Tag
 from .tlv import encode_tlvs
 
@@ -62,16 +62,24 @@ def _outbind(body: Outbind) -> bytes:
     return _c(body.system_id, BIND_FIELD, "system_id") + _c(body.password, BIND_FIELD, "password")
 
 
+def _head(message: Message) -> bytes:
+    return b"".join(
+        (
+            _c(message.service_type, SERVICE_TYPE, "service_type"),
+            bytes((message.source_addr_ton, message.source_addr_npi)),
+            _c(message.source_addr, ADDRESS, "source_addr"),
+            bytes((message.dest_addr_ton, message.dest_addr_npi)),
+            _c(message.destination_addr, ADDRESS, "destination_addr"),
+        )
+    )
+
+
 def _short_message(sm: ShortMessage) -> bytes:
     if len(sm.short_message) > MAX_SHORT_MESSAGE:
         raise ValueError(f"short_message of {len(sm.short_message)} octets, at most {MAX_SHORT_MESSAGE}")
     return b"".join(
         (
-            _c(sm.service_type, SERVICE_TYPE, "service_type"),
-            bytes((sm.source_addr_ton, sm.source_addr_npi)),
-            _c(sm.source_addr, ADDRESS, "source_addr"),
-            bytes((sm.dest_addr_ton, sm.dest_addr_npi)),
-            _c(sm.destination_addr, ADDRESS, "destination_addr"),
+            _head(sm),
             bytes((sm.esm_class, sm.protocol_id, sm.priority_flag)),
             _c(sm.schedule_delivery_time, TIME, "schedule_delivery_time"),
             _c(sm.validity_period, TIME, "validity_period"),
@@ -91,17 +99,7 @@ def _short_message(sm: ShortMessage) -> bytes:
 
 
 def _data_sm(sm: DataSm) -> bytes:
-    return b"".join(
-        (
-            _c(sm.service_type, SERVICE_TYPE, "service_type"),
-            bytes((sm.source_addr_ton, sm.source_addr_npi)),
-            _c(sm.source_addr, ADDRESS, "source_addr"),
-            bytes((sm.dest_addr_ton, sm.dest_addr_npi)),
-            _c(sm.destination_addr, ADDRESS, "destination_addr"),
-            bytes((sm.esm_class, sm.registered_delivery, sm.data_coding)),
-            encode_tlvs(sm.tlvs),
-        )
-    )
+    return _head(sm) + bytes((sm.esm_class, sm.registered_delivery, sm.data_coding)) + encode_tlvs(sm.tlvs)
 
 
 def _message_id(body: MessageIdResp) -> bytes:

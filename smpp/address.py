@@ -9,16 +9,21 @@
   numbering plan (3GPP TS 23.040 §9.1.2.5).
 
 A leading "+" before digits is ignored (`plain_address` drops it): SMPP addresses carry
-the digits only, the TON says they are international.
+the digits only, the TON says they are international. `addressed` fills in a message's
+two addresses that way.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import replace
+from typing import Final, TypeVar
 
+from .bodies import Message
 from .constants import Npi, Ton
 
-__all__ = ["MAX_SHORT_CODE", "plain_address", "ton_npi"]
+__all__ = ["MAX_SHORT_CODE", "addressed", "plain_address", "ton_npi"]
+
+M = TypeVar("M", bound=Message)
 
 MAX_SHORT_CODE: Final = 8
 """Digit strings up to this long are short codes."""
@@ -42,3 +47,18 @@ def ton_npi(address: str) -> tuple[int, int]:
             return Ton.NETWORK_SPECIFIC, Npi.UNKNOWN
         return Ton.INTERNATIONAL, Npi.ISDN
     return Ton.ALPHANUMERIC, Npi.UNKNOWN
+
+
+def addressed(message: M, source: str, destination: str) -> M:
+    """`message` from `source` to `destination` (without a leading "+"), each with its TON/NPI."""
+    source_ton, source_npi = ton_npi(source)
+    dest_ton, dest_npi = ton_npi(destination)
+    return replace(
+        message,
+        source_addr=plain_address(source),
+        source_addr_ton=source_ton,
+        source_addr_npi=source_npi,
+        destination_addr=plain_address(destination),
+        dest_addr_ton=dest_ton,
+        dest_addr_npi=dest_npi,
+    )

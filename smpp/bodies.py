@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from .tlv import Tlvs
 
-__all__ = ["Bind", "BindResp", "Body", "DataSm", "MessageIdResp", "Outbind", "Pdu", "ShortMessage"]
+__all__ = ["Bind", "BindResp", "Body", "DataSm", "Message", "MessageIdResp", "Outbind", "Pdu", "ShortMessage"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,11 +57,9 @@ class Outbind:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ShortMessage:
-    """The body shared by submit_sm (§4.4.1) and deliver_sm (§4.6.1).
-
-    short_message holds at most 254 octets; longer content goes in the message_payload TLV.
-    """
+class Message:
+    """What submit_sm, deliver_sm and data_sm have in common: service type, addresses,
+    esm_class, registered_delivery, data_coding and TLVs."""
 
     service_type: str = ""
     source_addr_ton: int = 0
@@ -71,33 +69,29 @@ class ShortMessage:
     dest_addr_npi: int = 0
     destination_addr: str = ""
     esm_class: int = 0
-    protocol_id: int = 0
-    priority_flag: int = 0
-    schedule_delivery_time: str = ""
-    validity_period: str = ""
     registered_delivery: int = 0
-    replace_if_present_flag: int = 0
     data_coding: int = 0
-    sm_default_msg_id: int = 0
-    short_message: bytes = b""
     tlvs: Tlvs = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DataSm:
-    """data_sm (§4.7.1): like a short message, but the content travels only in TLVs."""
+class ShortMessage(Message):
+    """The body shared by submit_sm (§4.4.1) and deliver_sm (§4.6.1): a `Message` and the
+    fields below. short_message holds at most 254 octets; longer content goes in the
+    message_payload TLV."""
 
-    service_type: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
-    dest_addr_ton: int = 0
-    dest_addr_npi: int = 0
-    destination_addr: str = ""
-    esm_class: int = 0
-    registered_delivery: int = 0
-    data_coding: int = 0
-    tlvs: Tlvs = ()
+    protocol_id: int = 0
+    priority_flag: int = 0
+    schedule_delivery_time: str = ""
+    validity_period: str = ""
+    replace_if_present_flag: int = 0
+    sm_default_msg_id: int = 0
+    short_message: bytes = b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSm(Message):
+    """data_sm (§4.7.1): a `Message` whose content travels only in TLVs."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

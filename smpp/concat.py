@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .bodies import DataSm, ShortMessage
+from .bodies import Message, ShortMessage
 from .constants import EsmClass, Tag
 from .tlv import find_tlv, tlv_int
 
@@ -50,7 +50,7 @@ class Concat:
     sequence: int
 
 
-def user_data(message: ShortMessage | DataSm) -> tuple[bytes, Concat | None]:
+def user_data(message: Message) -> tuple[bytes, Concat | None]:
     """The user data to decode (payload preferred, UDH stripped) and the part's Concat, if any."""
     tlvs = message.tlvs
     payload = find_tlv(tlvs, Tag.MESSAGE_PAYLOAD) if tlvs else None
@@ -92,7 +92,7 @@ def _concat_in(header: bytes) -> Concat | None:
     return found
 
 
-def _sar(message: ShortMessage | DataSm) -> Concat | None:
+def _sar(message: Message) -> Concat | None:
     tlvs = message.tlvs
     reference = tlv_int(tlvs, Tag.SAR_MSG_REF_NUM)
     total = tlv_int(tlvs, Tag.SAR_TOTAL_SEGMENTS)

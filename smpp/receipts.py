@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from .bodies import DataSm, ShortMessage
+from .bodies import Message
 from .coding import UCS2, codec_for
 from .concat import user_data
 from .constants import EsmClass, Tag
@@ -79,13 +79,13 @@ class Receipt:
     error: str | None
 
 
-def is_receipt(message: ShortMessage | DataSm) -> bool:
+def is_receipt(message: Message) -> bool:
     """True for anything but a plain message: a delivery receipt, an intermediate
     notification or an SME acknowledgement (esm_class message type bits set)."""
     return bool(message.esm_class & EsmClass.TYPE_MASK)
 
 
-def parse_receipt(message: ShortMessage | DataSm) -> Receipt | None:
+def parse_receipt(message: Message) -> Receipt | None:
     """The receipt in `message`, or None when it is not one or names no message id."""
     if not is_receipt(message):
         return None
@@ -115,7 +115,7 @@ def parse_receipt(message: ShortMessage | DataSm) -> Receipt | None:
     return Receipt(message_id=message_id, state=state, error=error)
 
 
-def _receipt_text_of(message: ShortMessage | DataSm) -> str:
+def _receipt_text_of(message: Message) -> str:
     data, _ = user_data(message)
     try:
         if codec_for(message.data_coding) == UCS2:

@@ -16,21 +16,14 @@ from __future__ import annotations
 
 import logging
 
+from . import smsc_events as ev
 from .bodies import Bind, BindResp, Body, MessageIdResp, Pdu, ShortMessage
 from .constants import RESPONSE_BIT, Command, Status
 from .errors import FramingError, PduError
 from .framing import HEADER_SIZE, Framer
 from .pdu import decode_body, decode_header, encode
 from .smsc_config import Authenticator, PduObserver, SmscConfig
-from .smsc_events import (
-    DeliverAnswered,
-    DeliverTimedOut,
-    EsmeBound,
-    SessionClosed,
-    SmscEvent,
-    SubmitReceived,
-    UnbindComplete,
-)
+from .smsc_events import SmscEvent
 from .states import BIND_TRIGGERS, BOUND, CAN_RECEIVE, SMSC_ADMISSION, SMSC_RESPONSES, State, Trigger, next_state
 
 __all__ = ["SmscSession"]
@@ -135,7 +128,7 @@ class SmscSession:
         self._delivers.clear()
         self._submits.clear()
         self._pings.clear()
-        return [SessionClosed(reason, undelivered)]
+        return [ev.SessionClosed(reason, undelivered)]
 
     def tick(self, now: float) -> list[SmscEvent]:
         """Timers: bind and idle timeouts, deliver_sm response timeouts, enquire_link."""
@@ -153,7 +146,7 @@ class SmscSession:
             if deadline > now:
                 break  # insertion order = deadline order (one timeout for all)
             del self._delivers[seq]
-            events.append(DeliverTimedOut(ref))
+            events.append(ev.DeliverTimedOut(ref))
         if (
             state in BOUND
             and not self._pings
@@ -240,7 +233,7 @@ class SmscSession:
         elif command_id == Command.UNBIND:
             self._send(Command.UNBIND_RESP, Status.ESME_ROK, seq)
             self.state = next_state(self.state, Trigger.UNBIND_RECEIVED)
-            events.append(UnbindComplete())
+            events.append(ev.UnbindComplete())
         else:  # enquire_link
             self._send(Command.ENQUIRE_LINK_RESP, Status.ESME_ROK, seq)
 
@@ -260,7 +253,7 @@ class SmscSession:
         version = 0x34 if req.interface_version >= 0x34 else None  # sc_interface_version for a 3.4 ESME
         body = BindResp(system_id=self.config.smsc_system_id, sc_interface_version=version)
         self._send(command_id | RESPONSE_BIT, Status.ESME_ROK, seq, body)
-        events.append(EsmeBound(self.state, req.system_id))
+        events.append(ev.EsmeBound(self.state, req.system_id))
 
     def _on_submit(self, seq: int, sm: ShortMessage, events: list[SmscEvent]) -> None:
         if len(sm.source_addr) > _MAX_ADDRESS:
@@ -273,7 +266,7 @@ class SmscSession:
             self._send(Command.SUBMIT_SM_RESP, Status.ESME_RSYSERR, seq)
         else:
             self._submits.add(seq)
-            events.append(SubmitReceived(seq, sm))
+            events.append(ev.SubmitReceived(seq, sm))
 
     def _on_response(self, command_id: int, status: int, seq: int, events: list[SmscEvent]) -> None:
         if command_id in (Command.DELIVER_SM_RESP, Command.GENERIC_NACK):
@@ -281,11 +274,11 @@ class SmscSession:
             if entry is not None:
                 if command_id == Command.GENERIC_NACK and status == Status.ESME_ROK:
                     status = Status.ESME_RUNKNOWNERR
-                events.append(DeliverAnswered(entry[0], status))
+                events.append(ev.DeliverAnswered(entry[0], status))
             else:
                 self._pings.pop(seq, None)
         elif command_id == Command.ENQUIRE_LINK_RESP:
             self._pings.pop(seq, None)
         else:  # unbind_resp while unbinding
             self.state = next_state(self.state, Trigger.UNBIND_RESP_RECEIVED)
-            events.append(UnbindComplete())
+            events.append(ev.UnbindComplete())

@@ -1,9 +1,11 @@
 """TLVs (SMPP 3.4 §3.2.4, §5.3): tag, length, value, in the order they came, repeats kept.
 
-A PDU's TLVs are a tuple of `(tag, value)` pairs. `find_tlv` gives the first value with a
-tag (a repeated tag is malformed by SMPP 3.4 §3.2.4; the first is what a reader meets
-first), `tlv_int` and `tlv_text` read the two value types SMPP uses (an unsigned integer
-of 1, 2 or 4 octets; a C-octet string).
+A PDU's TLVs are a tuple of `(tag, value)` pairs, in wire order with repeats. `find_tlv`
+gives the value of the last TLV with a tag: SMPP 3.4 does not say which of a repeated tag
+counts; the last is what 3GPP TS 23.040 §9.2.3.24 prescribes for repeated information
+elements, and what both former codecs of this repository read. `tlv_int` and `tlv_text`
+read the two value types SMPP uses (an unsigned integer of 1, 2 or 4 octets; a C-octet
+string).
 
 Decoding is strict where the stream would otherwise be misread — a value running past the
 PDU is a `PduError` — and lenient where nothing can be misread:
@@ -59,8 +61,8 @@ def encode_tlvs(tlvs: Iterable[tuple[int, bytes]]) -> bytes:
 
 
 def find_tlv(tlvs: Tlvs, tag: int) -> bytes | None:
-    """The value of the first TLV with `tag`, or None."""
-    for found, value in tlvs:
+    """The value of the last TLV with `tag`, or None."""
+    for found, value in reversed(tlvs):
         if found == tag:
             return value
     return None

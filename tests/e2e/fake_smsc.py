@@ -18,6 +18,13 @@ bind_transceiver, and then does exactly what the test says:
   instant).
 
 Every session is numbered from 1 in accept order; ``binds`` counts successful binds.
+
+The shared codec (``smpp``) reads what the gateway writes (headers, submit_sm) and names
+the commands. What this SMSC *sends* is written here, independently of ``smpp``, on purpose:
+:func:`deliver_sm_body`, :func:`pdu_bytes`, :func:`udh8`, :func:`udh16` and :func:`gsm` lay
+out octets from the SMPP 3.4 and TS 23.040 field tables, so that the gateway's decoder is
+checked against an encoder it does not share (and can be fed malformed or odd fields that
+``smpp.encode`` refuses to write).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from smpp import Command, PduError, ShortMessage, Status, decode, decode_header
 
 __all__ = [
     "BIND_TRANSCEIVER",
@@ -52,23 +61,22 @@ __all__ = [
     "udh16",
 ]
 
-GENERIC_NACK = 0x80000000
-SUBMIT_SM = 0x00000004
-SUBMIT_SM_RESP = 0x80000004
-DELIVER_SM = 0x00000005
-DELIVER_SM_RESP = 0x80000005
-UNBIND = 0x00000006
-UNBIND_RESP = 0x80000006
-BIND_TRANSCEIVER = 0x00000009
-BIND_TRANSCEIVER_RESP = 0x80000009
-ENQUIRE_LINK = 0x00000015
-ENQUIRE_LINK_RESP = 0x80000015
-ESME_RINVCMDID = 0x03
+GENERIC_NACK = Command.GENERIC_NACK
+SUBMIT_SM = Command.SUBMIT_SM
+SUBMIT_SM_RESP = Command.SUBMIT_SM_RESP
+DELIVER_SM = Command.DELIVER_SM
+DELIVER_SM_RESP = Command.DELIVER_SM_RESP
+UNBIND = Command.UNBIND
+UNBIND_RESP = Command.UNBIND_RESP
+BIND_TRANSCEIVER = Command.BIND_TRANSCEIVER
+BIND_TRANSCEIVER_RESP = Command.BIND_TRANSCEIVER_RESP
+ENQUIRE_LINK = Command.ENQUIRE_LINK
+ENQUIRE_LINK_RESP = Command.ENQUIRE_LINK_RESP
 
 _HEADER = struct.Struct(">IIII")
 
 
-# ---- building PDUs by hand ---------------------------------------------------------------
+# ---- building PDUs by hand: the independent encoder (a cross-check of the gateway's decoder) --
 
 
 def pdu_bytes(command_id: int, sequence: int, body: bytes = b"", status: int = 0) -> bytes:
@@ -132,7 +140,7 @@ def deliver_sm_body(
 
 @dataclass
 class Pdu:
-    """One PDU as it crossed the wire, with the fields of a submit_sm decoded."""
+    """One PDU as it crossed the wire, with the fields of a submit_sm decoded (by ``smpp``)."""
 
     at: float  # time.time() when read or written
     session: int
@@ -152,27 +160,18 @@ class Pdu:
         return self.fields.get("source")
 
 
-def _cstring(data: bytes, pos: int) -> tuple[str, int]:
-    end = data.index(b"\0", pos)
-    return data[pos:end].decode("latin-1"), end + 1
-
-
-def _decode_submit_sm(body: bytes) -> dict[str, Any]:
-    """The addresses and message of a submit_sm (written independently of the gateway's codec)."""
-    _, pos = _cstring(body, 0)
-    source, pos = _cstring(body, pos + 2)
-    destination, pos = _cstring(body, pos + 2)
-    esm_class = body[pos]
-    _, pos = _cstring(body, pos + 3)
-    _, pos = _cstring(body, pos)
-    data_coding, sm_length = body[pos + 2], body[pos + 4]
-    short_message = body[pos + 5 : pos + 5 + sm_length]
+def _submit_sm_fields(frame: bytes) -> dict[str, Any]:
+    """The addresses and message of a submit_sm, read by the shared codec; PduError if malformed."""
+    message = decode(frame).body
+    if not isinstance(message, ShortMessage):
+        raise PduError("a submit_sm without its body")
     return {
-        "source": source,
-        "destination": destination,
-        "esm_class": esm_class,
-        "data_coding": data_coding,
-        "short_message": short_message,
+        "source": message.source_addr,
+        "destination": message.destination_addr,
+        "esm_class": message.esm_class,
+        "data_coding": message.data_coding,
+        "short_message": message.short_message,
+        "message": message,
     }
 
 
@@ -313,8 +312,9 @@ class FakeSmsc:
         with target.lock:
             target.sock.sendall(data)
         if len(data) >= 16:
-            _, command_id, status, sequence = _HEADER.unpack_from(data)
-            self._record(Pdu(time.time(), target.number, "out", command_id, status, sequence, data[16:]), self.sent)
+            header = decode_header(data)
+            pdu = Pdu(time.time(), target.number, "out", header.command_id, header.status, header.sequence, data[16:])
+            self._record(pdu, self.sent)
 
     def respond(self, request: Pdu, status: int = 0) -> None:
         """Answer a (withheld) submit_sm now."""
@@ -444,15 +444,16 @@ class FakeSmsc:
                 header = self._read_exactly(session, 16)
                 if header is None:
                     return
-                length, command_id, status, sequence = _HEADER.unpack(header)
-                body = self._read_exactly(session, length - 16) if length > 16 else b""
+                head = decode_header(header)
+                command_id = head.command_id
+                body = self._read_exactly(session, head.length - 16) if head.length > 16 else b""
                 if body is None:
                     return
-                pdu = Pdu(time.time(), session.number, "in", command_id, status, sequence, body)
+                pdu = Pdu(time.time(), session.number, "in", command_id, head.status, head.sequence, body)
                 if command_id == SUBMIT_SM:
                     try:
-                        pdu.fields = _decode_submit_sm(body)
-                    except (ValueError, IndexError) as error:
+                        pdu.fields = _submit_sm_fields(header + body)
+                    except PduError as error:
                         self.errors.append(f"undecodable submit_sm: {error}")
                 if self.on_pdu is not None:
                     try:
@@ -495,4 +496,4 @@ class FakeSmsc:
             else:
                 self._write(session, UNBIND_RESP, pdu.sequence)
         elif not command_id & 0x80000000:
-            self._write(session, GENERIC_NACK, pdu.sequence, status=ESME_RINVCMDID)
+            self._write(session, GENERIC_NACK, pdu.sequence, status=Status.ESME_RINVCMDID)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from simulator.text import decode_text
+from smpp import UndecodableText, decode_text
 from tests.e2e.fake_smsc import DELIVER_SM_RESP, FakeSmsc, gsm
 
 from .invariants import Mt, Sent
@@ -124,6 +124,14 @@ class FakeSmscView:
             if not f:
                 continue
             concatenated = bool(f["esm_class"] & 0x40)
-            text = None if concatenated else decode_text(f["short_message"], f["data_coding"])
+            text = None if concatenated else _text(f["short_message"], f["data_coding"])
             found.append(Mt(f["source"], f["destination"], text))
         return found
+
+
+def _text(data: bytes, data_coding: int) -> str | None:
+    """The text of a one-part MT, None for one in a data_coding with no text."""
+    try:
+        return decode_text(data, data_coding)
+    except UndecodableText:
+        return None

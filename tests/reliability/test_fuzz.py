@@ -1,6 +1,6 @@
 """Fuzzing with Hypothesis: the simulator's SMSC core and the gateway's MO path on hostile input.
 
-What ``tests/simulator/test_framing_property.py`` (the bare session) and
+What ``tests/smpp/test_framing.py`` (the bare SMSC session) and
 ``tests/unit/test_smpp_pdu.py`` (``decode_deliver_sm`` alone) already cover is
 not repeated; these tests fuzz the compositions above them.
 
@@ -58,10 +58,9 @@ from sqlalchemy import func, select
 
 from grammar import ParseError, parse
 from handlers.rules import Rules
-from simulator import gsm as sim_gsm
 from simulator.config import SimulatorConfig
-from simulator.pdu import Cmd, ShortMessage, Tlv, encode_pdu, encode_sm
 from simulator.smsc import Smsc
+from smpp import Command, Pdu, ShortMessage, Tag, encode, encode_gsm7
 from smsgw.db import schema
 from smsgw.db.mo_parts import MoPart
 from smsgw.gateway.inbound import Inbound
@@ -112,10 +111,19 @@ _COMMANDS = st.sampled_from(
 _TEXT = st.one_of(_COMMANDS, st.text(max_size=80), st.builds(lambda a, b: a + b, _COMMANDS, st.text(max_size=8)))
 
 
+def encode_sm(message: ShortMessage) -> bytes:
+    """A submit_sm / deliver_sm body written by the shared codec (not the gateway's)."""
+    return encode(Pdu(Command.SUBMIT_SM, 0, 1, message))[16:]
+
+
+def encode_pdu(command_id: int, status: int, sequence: int, body: bytes = b"") -> bytes:
+    return struct.pack(">IIII", 16 + len(body), command_id, status, sequence) + body
+
+
 def _encode(text: str, data_coding: int) -> bytes:
-    """The octets an SMSC would send for ``text`` (not the gateway's encoder: the simulator's)."""
+    """The octets an SMSC would send for ``text`` (not the gateway's encoder: the shared codec's)."""
     if data_coding == 0:
-        return sim_gsm.encode(text, replace="?")
+        return encode_gsm7(text, replace="?")
     if data_coding == 8:
         return text.encode("utf-16-be", "surrogatepass")
     if data_coding in (1, 3):
@@ -138,12 +146,12 @@ _UDH = st.one_of(
 MO_ID_TAG = 0x1401
 _TLV_TAGS = st.sampled_from(
     [
-        Tlv.SAR_MSG_REF_NUM,
-        Tlv.SAR_TOTAL_SEGMENTS,
-        Tlv.SAR_SEGMENT_SEQNUM,
-        Tlv.MESSAGE_PAYLOAD,
-        Tlv.RECEIPTED_MESSAGE_ID,
-        Tlv.MESSAGE_STATE,
+        Tag.SAR_MSG_REF_NUM,
+        Tag.SAR_TOTAL_SEGMENTS,
+        Tag.SAR_SEGMENT_SEQNUM,
+        Tag.MESSAGE_PAYLOAD,
+        Tag.RECEIPTED_MESSAGE_ID,
+        Tag.MESSAGE_STATE,
         0x0423,
         MO_ID_TAG,
     ]
@@ -161,7 +169,7 @@ def _one_in(n: int) -> st.SearchStrategy[bool]:
 
 
 _EDGE_OCTETS = st.sampled_from([b"", b"\x00", b"\x05", b"\x05\x00\x03", b"\x05\x00\x03\x01\x02", b"\xff", b"\x01\x00"])
-_SAR_TAGS = (Tlv.SAR_MSG_REF_NUM, Tlv.SAR_TOTAL_SEGMENTS, Tlv.SAR_SEGMENT_SEQNUM)
+_SAR_TAGS = (Tag.SAR_MSG_REF_NUM, Tag.SAR_TOTAL_SEGMENTS, Tag.SAR_SEGMENT_SEQNUM)
 
 
 @st.composite
@@ -184,7 +192,7 @@ def short_messages(draw: st.DrawFn) -> ShortMessage:
         for tag in draw(st.lists(st.sampled_from(_SAR_TAGS), min_size=1, max_size=3, unique=True)):
             tlvs[tag] = draw(st.sampled_from([b"", b"\x00", b"\x01", b"\x02", b"\x00\x07", b"\x01\x02\x03\x04\x05"]))
     if len(payload) > 254 or draw(_one_in(8)):  # long texts ride in message_payload
-        tlvs[Tlv.MESSAGE_PAYLOAD] = payload[:0xFFFF]
+        tlvs[Tag.MESSAGE_PAYLOAD] = payload[:0xFFFF]
         payload = b""
     return ShortMessage(
         source_addr=draw(_ADDRESSES),
@@ -193,7 +201,7 @@ def short_messages(draw: st.DrawFn) -> ShortMessage:
         data_coding=data_coding,
         esm_class=esm_class,
         registered_delivery=draw(st.integers(0, 3) | st.integers(0, 255)),
-        tlvs=tlvs,
+        tlvs=tuple(tlvs.items()),
     )
 
 
@@ -219,25 +227,31 @@ def deliver_sm_bodies(draw: st.DrawFn) -> bytes:
 
 # ---- (a) the simulator's SMSC core -------------------------------------------------------
 
-_BIND = encode_pdu(Cmd.BIND_TRANSCEIVER, 0, 1, b"smsgw\0demo1234\0\0\x34\0\0\0")
+_BIND = encode_pdu(Command.BIND_TRANSCEIVER, 0, 1, b"smsgw\0demo1234\0\0\x34\0\0\0")
 #: What an SMSC writes: responses to the ESME's requests, and its own requests.
 _SMSC_WRITES = {
-    Cmd.GENERIC_NACK,
-    Cmd.BIND_TRANSCEIVER_RESP,
-    Cmd.BIND_TRANSMITTER_RESP,
-    Cmd.BIND_RECEIVER_RESP,
-    Cmd.SUBMIT_SM_RESP,
-    Cmd.UNBIND_RESP,
-    Cmd.ENQUIRE_LINK_RESP,
-    Cmd.DELIVER_SM,
-    Cmd.ENQUIRE_LINK,
-    Cmd.UNBIND,
+    Command.GENERIC_NACK,
+    Command.BIND_TRANSCEIVER_RESP,
+    Command.BIND_TRANSMITTER_RESP,
+    Command.BIND_RECEIVER_RESP,
+    Command.SUBMIT_SM_RESP,
+    Command.UNBIND_RESP,
+    Command.ENQUIRE_LINK_RESP,
+    Command.DELIVER_SM,
+    Command.ENQUIRE_LINK,
+    Command.UNBIND,
 }
 _ESME_COMMANDS = st.sampled_from(
-    [Cmd.SUBMIT_SM] * 8
-    + [Cmd.DELIVER_SM_RESP] * 3
-    + [Cmd.GENERIC_NACK, Cmd.ENQUIRE_LINK, Cmd.ENQUIRE_LINK_RESP, Cmd.BIND_TRANSCEIVER, Cmd.UNBIND_RESP]
-    + [Cmd.QUERY_SM, Cmd.DATA_SM, Cmd.DELIVER_SM]
+    [Command.SUBMIT_SM] * 8
+    + [Command.DELIVER_SM_RESP] * 3
+    + [
+        Command.GENERIC_NACK,
+        Command.ENQUIRE_LINK,
+        Command.ENQUIRE_LINK_RESP,
+        Command.BIND_TRANSCEIVER,
+        Command.UNBIND_RESP,
+    ]
+    + [Command.QUERY_SM, Command.DATA_SM, Command.DELIVER_SM]
 ) | st.integers(0, 0xFFFFFFFF)
 
 
@@ -245,12 +259,12 @@ _ESME_COMMANDS = st.sampled_from(
 def esme_pdus(draw: st.DrawFn) -> bytes:
     if draw(_one_in(30)):
         return draw(st.binary(max_size=24))  # noise: most likely an impossible length, which ends the session
-    command = Cmd.UNBIND if draw(_one_in(30)) else draw(_ESME_COMMANDS)
-    if command == Cmd.SUBMIT_SM:
+    command = Command.UNBIND if draw(_one_in(30)) else draw(_ESME_COMMANDS)
+    if command == Command.SUBMIT_SM:
         body = draw(mutated(encode_sm(draw(short_messages()))))
-    elif command == Cmd.BIND_TRANSCEIVER:
+    elif command == Command.BIND_TRANSCEIVER:
         body = draw(st.sampled_from([b"smsgw\0demo1234\0\0\x34\0\0\0", b"smsgw\0wrong\0", b"\0"]))
-    elif command == Cmd.DELIVER_SM_RESP:
+    elif command == Command.DELIVER_SM_RESP:
         body = draw(st.sampled_from([b"\0", b"", b"id\0"]) | st.binary(max_size=8))
     else:
         body = draw(st.binary(max_size=40))
@@ -266,7 +280,7 @@ def _check_smsc_output(data: bytes) -> None:
         header = smpp.parse_header(data[:16])
         assert 16 <= header.length <= len(data), header
         assert header.command_id in _SMSC_WRITES, hex(header.command_id)
-        if header.command_id == Cmd.DELIVER_SM:
+        if header.command_id == Command.DELIVER_SM:
             smpp.decode_deliver_sm(header, data[16 : header.length])  # raises PduError if not
         data = data[header.length :]
 
@@ -456,6 +470,8 @@ def test_inbound_on_sqlite_records_every_mo(tmp_path: Path) -> None:
 
 
 def _hostile(source: str = "37120000001", destination: str = "1643", **fields: Any) -> bytes:
+    if "tlvs" in fields:
+        fields["tlvs"] = tuple(fields["tlvs"].items())
     return encode_sm(ShortMessage(source_addr=source, destination_addr=destination, **fields))
 
 

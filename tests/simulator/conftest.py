@@ -1,7 +1,7 @@
 """Fixtures for the simulator's tests.
 
 PDUs sent *to* the simulator are built here with struct, independently of
-`simulator.pdu`; PDUs coming *from* it are decoded by python-smpplib (an independent
+`smpp`; PDUs coming *from* it are decoded by python-smpplib (an independent
 implementation), so no test checks our codec against itself.
 """
 
@@ -29,6 +29,8 @@ from simulator.config import SimulatorConfig, parse_config
 from simulator.server import Simulator, run_server
 from simulator.smsc import Smsc
 
+from .helpers import Esme
+
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="smpplib")
 
 TEST_SETTINGS: dict[str, Any] = {
@@ -46,7 +48,7 @@ def make_config(**overrides: Any) -> SimulatorConfig:
     return parse_config({**TEST_SETTINGS, **overrides}, "test")
 
 
-# ---- raw PDUs (independent of simulator.pdu) ------------------------------------------
+# ---- raw PDUs (independent of smpp) ----------------------------------------------------
 
 
 def cstr(text: str) -> bytes:
@@ -253,6 +255,15 @@ def start_sim() -> Iterator[Callable[..., RunningSim]]:
 @pytest.fixture
 def sim(start_sim: Callable[..., RunningSim]) -> RunningSim:
     return start_sim()
+
+
+@pytest.fixture
+def esme(sim: RunningSim) -> Iterator[Esme]:
+    """A python-smpplib transceiver bound to `sim`."""
+    client = Esme(sim.smpp_port)
+    client.bind()
+    yield client
+    client.close()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.02) -> Any:

@@ -18,14 +18,6 @@ Start = Callable[..., RunningSim]
 LATVIAN = "Sveiki! ā č ē ģ ī ķ ļ ņ š ū ž — €"
 
 
-@pytest.fixture
-def esme(sim: RunningSim):  # type: ignore[no-untyped-def]
-    client = Esme(sim.smpp_port)
-    client.bind()
-    yield client
-    client.close()
-
-
 def test_bind_refused_then_accepted(sim: RunningSim) -> None:
     client = Esme(sim.smpp_port)
     with pytest.raises(smpplib.exceptions.PDUError) as refused:

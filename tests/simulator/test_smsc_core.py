@@ -263,3 +263,26 @@ def test_bulk_load_window_and_figures(harness: Harness) -> None:
     assert figures["replied"] == 2
     assert figures["mo_to_ack_ms"]["p50"] >= 0  # type: ignore[index]
     assert figures["mo_to_reply_ms"]["p99"] == 10.0  # type: ignore[index]
+
+
+def test_answers_that_changed_with_the_shared_codec(harness: Harness) -> None:
+    """Decisions of `smpp` (see smpp/coding.py, concat.py, address.py) as testers see them:
+    data_coding 6 is ISO-8859-5 (was read as Latin-1), binary data is shown as hex (was a
+    Latin-1 guess), a trailing escape is a space (was dropped), a UDH with total 1 is a
+    complete message (was not concatenation), and a short code's TON/NPI is 3/0 (was 0/1)."""
+    h = harness()
+    bind = h.connect()
+    cases = [
+        (bytes.fromhex("b6d8d7ddec"), 6, 0, "Жизнь"),
+        (bytes.fromhex("0102ff"), 4, 0, "[binary data_coding 0x04: 0102ff]"),
+        (b"A\x1b", 0, 0, "A "),
+        (bytes.fromhex("050003 2a 01 01") + b"One", 0, 0x40, "One"),
+    ]
+    for seq, (message, dc, esm, _) in enumerate(cases, start=2):
+        h.send(bind, pdu(SUBMIT, seq, submit_body("1643", f"3712000000{seq}", message, dc=dc, esm=esm)))
+    assert [r.status for r in h.read(bind)] == [0] * len(cases)
+    mts, _ = h.core.store.mts_since(0)
+    assert [(m.text, m.parts, m.complete) for m in mts] == [(text, 1, True) for *_, text in cases]
+    h.core.inject_mo("37120000001", "1643", "HELP", h.now)
+    [mo] = delivers(h.read(bind))
+    assert (mo.source_addr_ton, mo.source_addr_npi, mo.dest_addr_ton, mo.dest_addr_npi) == (1, 1, 3, 0)

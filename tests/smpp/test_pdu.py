@@ -21,8 +21,11 @@ from smpp import (
     decode,
     decode_header,
     encode,
+    find_tlv,
     status_name,
     tag_name,
+    tlv_int,
+    tlv_text,
 )
 
 from . import golden as g
@@ -207,3 +210,12 @@ def test_body_errors_carry_the_header() -> None:
 def test_unwritable_is_value_error(pdu: Pdu) -> None:
     with pytest.raises(ValueError):
         encode(pdu)
+
+
+def test_tlvs_keep_order_and_repeats_and_the_last_one_counts() -> None:
+    wire = g.DELIVER_SM_RECEIPT + g.h("0427 0001 05 1400 0002 0102")  # a second message_state, a vendor TLV
+    body = decode(len(wire).to_bytes(4, "big") + wire[4:]).body
+    assert isinstance(body, ShortMessage)
+    assert [tag for tag, _ in body.tlvs] == [0x001E, 0x0427, 0x0427, 0x1400]
+    assert find_tlv(body.tlvs, Tag.MESSAGE_STATE) == b"\x05" and find_tlv(body.tlvs, 0x9999) is None
+    assert tlv_int(body.tlvs, 0x1400) == 0x0102 and tlv_text(body.tlvs, Tag.RECEIPTED_MESSAGE_ID) == "1a2b"

@@ -43,41 +43,31 @@ binds = st.builds(
     address_range=cstrings(64),
 )
 bind_resps = st.builds(BindResp, system_id=cstrings(64), sc_interface_version=st.none() | octets)
+message_fields: dict[str, st.SearchStrategy[object]] = {
+    "service_type": cstrings(5),
+    "source_addr_ton": octets,
+    "source_addr_npi": octets,
+    "source_addr": cstrings(64),
+    "dest_addr_ton": octets,
+    "dest_addr_npi": octets,
+    "destination_addr": cstrings(64),
+    "esm_class": octets,
+    "registered_delivery": octets,
+    "data_coding": octets,
+    "tlvs": tlvs,
+}
 short_messages = st.builds(
     ShortMessage,
-    service_type=cstrings(5),
-    source_addr_ton=octets,
-    source_addr_npi=octets,
-    source_addr=cstrings(64),
-    dest_addr_ton=octets,
-    dest_addr_npi=octets,
-    destination_addr=cstrings(64),
-    esm_class=octets,
+    **message_fields,
     protocol_id=octets,
     priority_flag=octets,
     schedule_delivery_time=cstrings(16),
     validity_period=cstrings(16),
-    registered_delivery=octets,
     replace_if_present_flag=octets,
-    data_coding=octets,
     sm_default_msg_id=octets,
     short_message=st.binary(max_size=254),
-    tlvs=tlvs,
 )
-data_sms = st.builds(
-    DataSm,
-    service_type=cstrings(5),
-    source_addr_ton=octets,
-    source_addr_npi=octets,
-    source_addr=cstrings(64),
-    dest_addr_ton=octets,
-    dest_addr_npi=octets,
-    destination_addr=cstrings(64),
-    esm_class=octets,
-    registered_delivery=octets,
-    data_coding=octets,
-    tlvs=tlvs,
-)
+data_sms = st.builds(DataSm, **message_fields)
 message_ids = st.builds(MessageIdResp, message_id=cstrings(64), tlvs=tlvs)
 
 BODIES: dict[int, st.SearchStrategy[object]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -9,9 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smpp import (
+    Pdu,
     Receipt,
     ShortMessage,
+    addressed,
     decode,
+    encode,
     message_id_variants,
     parse_receipt,
     plain_address,
@@ -125,3 +129,10 @@ def test_ton_npi(address: str, expected: tuple[int, int]) -> None:
 
 def test_plain_address() -> None:
     assert plain_address("+37129123456") == "37129123456" and plain_address("+LMT") == "+LMT"
+
+
+def test_addressed_gives_a_short_code_ton_npi_3_0_on_the_wire() -> None:
+    pdu = decode(g.SUBMIT_SM)  # source 3/0 "1643", destination 1/1 "37129123456", typed from the spec
+    assert isinstance(pdu.body, ShortMessage)
+    bare = replace(pdu.body, source_addr_ton=0, source_addr_npi=0, dest_addr_ton=0, dest_addr_npi=0)
+    assert encode(Pdu(pdu.command_id, 0, 2, addressed(bare, "1643", "+37129123456"))) == g.SUBMIT_SM
