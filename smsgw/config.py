@@ -49,7 +49,7 @@ class SmppConfig(_Section):
     enquire_link_interval: float = Field(default=30.0, gt=0)
     socket_timeout: float = Field(default=30.0, gt=0)
     window: int = Field(default=10, ge=1, le=1000)
-    mo_window: int = Field(default=32, ge=1, le=1000)
+    mo_window: int = Field(default=256, ge=1, le=10000)
     submit_timeout: float = Field(default=15.0, gt=0)
     redelivery_window: float = Field(default=86400.0, ge=0)
     confirm_within: float = Field(default=0.5, gt=0, le=3600)

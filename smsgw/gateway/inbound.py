@@ -24,16 +24,16 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+
+from grammar import ParseError, normalize_msisdn, parse
+from handlers.credentials import TemporaryPassword
 from smpp.coding import decode_text
 from smpp.concat import user_data
 from smpp.constants import Status
 from smpp.errors import UndecodableText
+from smpp.esme_events import MoReceived, ReceiptReceived
 from smpp.receipts import message_id_variants
 from smpp.tlv import tlv_text
-
-from grammar import ParseError, normalize_msisdn, parse
-from handlers.credentials import TemporaryPassword
-from smpp.esme_events import MoReceived, ReceiptReceived
 
 from ..batch.jobs import Batch, BatchResult, Decision, MoJob, PartOf, ReceiptJob
 from ..db.messages import fingerprint
@@ -62,7 +62,7 @@ class Owed:
 def _typed_in_binary(data: bytes, error: UndecodableText) -> tuple[str, str | None]:
     """Octets of a binary data_coding are no text (SMPP 3.4 §5.2.19); but some phones and SMSCs send a
     typed message so. If every octet is printable Latin-1 (or a line break or tab), it is read as such."""
-    if error.reason == "binary" and all(b >= 0x20 and not 0x7F <= b < 0xA0 or b in b"\t\r\n" for b in data):
+    if error.reason == "binary" and all((b >= 0x20 and not 0x7F <= b < 0xA0) or b in b"\t\r\n" for b in data):
         return data.decode("latin-1"), None
     return "", error.reason
 
@@ -97,6 +97,8 @@ class Inbound:
         self._answered_on: OrderedDict[str, int] = OrderedDict()  # MO id -> connection its response went out on
         self.draining = False
         self.receipts_by_stat: dict[str, int] = {}
+        self.room = asyncio.Event()  # set while fewer than ``window`` MOs are in flight: the link reads on
+        self.room.set()
 
     @property
     def in_flight(self) -> int:
@@ -111,10 +113,12 @@ class Inbound:
     def on_mo(self, event: MoReceived, wall: datetime) -> None:
         link = self._link
         owed = Owed(link.generation, event.sequence, link.now())
-        if self.draining or self.in_flight >= self._window:  # the SMSC keeps it and delivers it again
+        if self.draining:  # the SMSC keeps it and delivers it again
             link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
             return
         self._mos.append((self._job(event, wall), owed))
+        if self.in_flight >= self._window:
+            self.room.clear()  # the link stops reading until a batch answered some
 
     def on_receipt(self, event: ReceiptReceived) -> None:
         link = self._link
@@ -194,12 +198,9 @@ class Inbound:
             if decision.failed:
                 link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
                 continue
-            if decision.copy_of:
-                self._confirmations.never(decision.copy_of)
-            confirmable = (
-                not decision.copy_of and not decision.part_stored and now - owed.read_at <= self._confirm_within
-            )
-            if not link.respond(owed.generation, owed.sequence, tag=decision.mo_id if confirmable else None):
+            if link.respond(owed.generation, owed.sequence, tag=self._tag(decision, owed, now)):
+                self._answered(decision.mo_id, owed.generation)
+            else:
                 log.warning("deliver_sm_resp_not_sent", reason="link closed", sequence=owed.sequence, mo_id=job.id)
             if not decision.part_stored:
                 self._on_decided(job, decision, result, now - owed.read_at)
@@ -211,6 +212,11 @@ class Inbound:
             if hit is None:
                 log.info("receipt_early", state=receipt.state)
         self._in_batch_mos, self._in_batch_receipts = [], []
+        self._check_room()
+
+    def _check_room(self) -> None:
+        if self.in_flight < self._window:
+            self.room.set()
 
     def _tag(self, decision: Decision, owed: Owed, now: float) -> str | None:
         """The MO id whose read response would confirm it, or None (a late response proves nothing).
@@ -240,6 +246,7 @@ class Inbound:
         for _, owed in (*self._in_batch_mos, *self._in_batch_receipts):
             link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
         self._in_batch_mos, self._in_batch_receipts = [], []
+        self._check_room()
 
     def _prepare(self, job: MoJob, owed: Owed) -> None:
         self._preparing += 1
@@ -253,6 +260,7 @@ class Inbound:
                 return
             finally:
                 self._preparing -= 1
+                self._check_room()
             self._mos.append((replace(job, password=password), owed))
             self.wake()
 

@@ -14,11 +14,10 @@ sequence number would mean another PDU on the new one).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from smpp.bodies import ShortMessage
 from smpp.constants import Status
-
 from smpp.esme_events import EsmeEvent
 from smpp.esme_session import EsmeConfig, EsmeSession, Sequences
 
@@ -45,7 +44,7 @@ class SmppLink:
         self._clock = clock
         self._transport: AiosmpplibTransport | None = None
         self._flush_scheduled = False
-        self.on_writable: Callable[[], None] | None = None  # the sender may submit (room, or a new link)
+        self.room: Callable[[], Awaitable[None]] = _always  # back-pressure: the reader waits on it
 
     def now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
@@ -139,3 +138,7 @@ class SmppLink:
     def _dispatch(self, events: list[EsmeEvent]) -> None:
         if events:
             self._on_events(events)
+
+
+async def _always() -> None:
+    return None

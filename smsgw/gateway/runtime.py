@@ -118,6 +118,7 @@ class Gateway:
             on_decided=self._mo_decided,
         )
         self.receipts = _Receipts(self.inbound)
+        self.link.room = self.inbound.room.wait
         self.pipeline = Pipeline(app.runner, self.link, self.inbound, self.sender, self.confirmations)
         self.transport = AiosmpplibTransport(
             smpp, self.link, self.link.sequences, log_handler=log_handler, on_bind_refused=self._bind_refused
@@ -286,7 +287,9 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await self.app.runner.run(Batch(released=released))
         if self.link.unbind():
-            await self._wait_unbound(0.25)
+            await self._wait_unbound(0.3)
+            if self.link.session is not None and not self.link.session.wants_close:
+                log.warning("smpp_unbind_resp_missing", waited=0.3)
         self.transport.close()
         for task in self._tasks[:2]:
             task.cancel()

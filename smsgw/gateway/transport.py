@@ -82,6 +82,7 @@ class LinkOwner(Protocol):
 
     def connected(self, transport: AiosmpplibTransport) -> None: ...
     def received(self, data: bytes) -> bool: ...  # False: the session wants the connection closed
+    async def room(self) -> None: ...  # returns when the gateway takes more MOs (back-pressure)
     def tick(self) -> float: ...  # seconds until the next tick is due
     def disconnected(self, reason: str) -> None: ...
 
@@ -185,6 +186,7 @@ class AiosmpplibTransport(ESME):  # type: ignore[misc]
                 if not self._owner.received(data):
                     reason = "closed by the session"
                     break
+                await self._owner.room()
         except (ConnectionError, OSError) as error:
             reason = str(error) or type(error).__name__
         finally:

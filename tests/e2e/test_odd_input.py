@@ -73,7 +73,7 @@ def test_odd_data_codings_and_headers_are_acknowledged_and_answered(gateway_on_f
         (gsm("HELP"), 0x11, 0, "Help"),  # general coding group, class 1, GSM 7-bit (aiosmpplib: nack)
         (f"V {kartes[2][3:]} 5".encode("latin-1"), 0x04, 0, "TopUp"),  # 8-bit data (aiosmpplib: nack)
         (gsm("S"), 0xF4, 0, "Status"),  # 8-bit data, class 0
-        ("HELP".encode("utf-16-be") + b"\x00", 0x08, 0, "Help"),  # UCS-2, odd octet count
+        ("HELP".encode("utf-16-be") + b"\x00", 0x08, 0, ""),  # UCS-2, odd octet count: "HELP\ufffd", a hint
         (bytes((5, 0x00, 3, 7, 2, 0)) + gsm("HELP"), 0, UDHI, "Help"),  # concat IE with part number 0
         (bytes((3, 0x00, 5, 1)) + gsm("HELP"), 0, UDHI, "Help"),  # an IE running past the UDH
         (bytes((0, *gsm("HELP"))), 0, UDHI, "Help"),  # UDHL 0
@@ -221,8 +221,8 @@ def test_vendor_specific_submit_status_fails_that_reply_and_keeps_the_session(ga
     assert fake.connections == 1 and fake.binds == 1
 
 
-def test_sigterm_waits_for_the_unbind_resp(gateway_on_fake: GatewayOnFake) -> None:
-    stack, fake = gateway_on_fake(unbind_resp_delay=1.5)
+def test_sigterm_waits_briefly_for_the_unbind_resp(gateway_on_fake: GatewayOnFake) -> None:
+    stack, fake = gateway_on_fake(unbind_resp_delay=0.15)
     gateway = stack.gateway
     assert gateway is not None
     gateway.send_signal(signal.SIGTERM)
@@ -236,12 +236,25 @@ def test_sigterm_waits_for_the_unbind_resp(gateway_on_fake: GatewayOnFake) -> No
     answered = fake.pdus(UNBIND_RESP, direction="out")
     assert answered, "the gateway closed the connection before the SMSC could answer its unbind"
     [unbind_resp] = answered
-    assert unbind_resp.at - unbind.at >= 1.45
+    assert unbind_resp.at - unbind.at >= 0.14
     assert last_alive >= unbind_resp.at - 0.05, "the gateway exited before the SMSC answered its unbind"
     events = {e["event"]: e for e in stack.log_events()}
     assert "smpp_unbind_resp_missing" not in events
     unbound = datetime.fromisoformat(events["smpp_unbound"]["timestamp"].replace("Z", "+00:00")).timestamp()
     assert unbound >= unbind_resp.at - 0.01
+
+
+def test_sigterm_does_not_wait_long_for_a_slow_unbind_resp(gateway_on_fake: GatewayOnFake) -> None:
+    """Shutdown ends within a second in every state; an SMSC slow to answer the unbind does not hold it."""
+    stack, fake = gateway_on_fake(unbind_resp_delay=3.0)
+    gateway = stack.gateway
+    assert gateway is not None
+    began = time.monotonic()
+    gateway.send_signal(signal.SIGTERM)
+    assert gateway.wait(timeout=10) == 0
+    assert time.monotonic() - began < 1.0
+    assert len(fake.pdus(UNBIND)) == 1
+    assert "smpp_unbind_resp_missing" in {e["event"] for e in stack.log_events()}
 
 
 def test_aiosmpplib_stop_does_not_wait_for_the_unbind_resp() -> None:

@@ -5,7 +5,7 @@ SPEC §5: replies are written to fit one or two SMS parts; the gateway picks GSM
 both languages with every worst-case value a reply can carry (8-digit numbers,
 the largest amounts the rules allow, a parse error's token of up to 20
 characters of any script, a 10-character password …) and measured with
-``smsgw.sms.encode.parts_needed`` — the encoder that really splits the replies.
+``smpp.split_text`` — the encoder that really splits the replies.
 ``handlers.templates.fits_two_parts`` (the handlers' own quick check) must never
 say "fits" when the exact encoder needs more than two parts.
 """
@@ -28,8 +28,15 @@ from handlers.model import Language, TopUpKind
 from handlers.replies import PROBLEMS_WITH_TEMPLATES
 from handlers.status import handle as status
 from handlers.templates import EXAMPLES, NOT_SMS, TEMPLATES, fits_two_parts, render
-from smsgw.sms.encode import encoding_of, parts_needed
-from smsgw.sms.gsm import septet_count
+from smpp import choose_coding, septet_count, split_text
+
+
+def encoding_of(text: str) -> str:
+    return "gsm" if choose_coding(text) == 0 else "ucs2"
+
+
+def parts_needed(text: str) -> int:
+    return len(split_text(text))
 from tests.unit.fakes import NOW, SENDER, FakeUnitOfWork, ctx, postpaid
 
 D = Decimal
