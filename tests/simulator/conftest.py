@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import smpplib.client
+import structlog
 import smpplib.consts
 import smpplib.smpp
 
@@ -40,6 +41,19 @@ TEST_SETTINGS: dict[str, Any] = {
     "bind_timeout": 5.0,
     "idle_timeout": 10.0,
 }
+
+
+@pytest.fixture(autouse=True)
+def _simulator_logs_through_the_stdlib() -> Iterator[None]:
+    """The simulator's structlog events go to the stdlib, where pytest captures them per test."""
+    structlog.configure(
+        processors=[structlog.processors.KeyValueRenderer(key_order=["event"])],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    yield
+    structlog.reset_defaults()
 
 
 def make_config(**overrides: Any) -> SimulatorConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -133,10 +134,11 @@ def test_serve_and_send_as_processes(tmp_path: Path) -> None:
     )
     try:
         assert server.stderr is not None
-        line = server.stderr.readline()
-        ports = re.search(r"smpp=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+)", line)
-        assert ports, line
-        smpp_port, http_port = int(ports.group(1)), int(ports.group(2))
+        line = json.loads(server.stderr.readline())  # structlog, JSON lines: stderr is not a terminal
+        assert (line["event"], line["level"], line["logger"]) == ("listening", "info", "simulator.server")
+        assert "timestamp" in line and line["token"] == "none" and line["record"] == "(off)"
+        smpp_port = int(line["smpp"].removeprefix("127.0.0.1:"))
+        http_port = int(line["http"].removeprefix("127.0.0.1:"))
         gateway_client = Esme(smpp_port)
         assert gateway_client.bind(password="s3cret").status == 0  # from the environment
         gateway_client.close()
