@@ -49,9 +49,7 @@ class Guard:
         names = list(LOOPBACK_NAMES)
         if config.http_host not in _WILDCARDS:
             names.append(host_name(config.http_host).lower())
-        self.hosts = frozenset(f"{name}:{port}" for name in names) | (
-            frozenset(names) if port == 80 else frozenset()
-        )
+        self.hosts = frozenset(f"{name}:{port}" for name in names) | (frozenset(names) if port == 80 else frozenset())
         self.origins = frozenset(f"http://{host}" for host in self.hosts)
         self.own = f"{host_name(config.http_host if config.http_host not in _WILDCARDS else '127.0.0.1')}:{port}"
         self._token = config.token.encode()

@@ -52,9 +52,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", *, stream: TextIO 
     if json_lines:
         chain.append(structlog.processors.format_exc_info)
     renderer: Processor = (
-        structlog.processors.JSONRenderer()
-        if json_lines
-        else structlog.dev.ConsoleRenderer(colors=tty)
+        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=tty)
     )
     handler = _SimulatorHandler(out)
     handler.setFormatter(

@@ -83,7 +83,8 @@ class SmppProtocol(asyncio.Protocol):
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
-    sock = socket.create_server((host, port), reuse_port=False)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host.strip("[]"), port), family=family, reuse_port=False)
     sock.setblocking(False)
     return sock
 

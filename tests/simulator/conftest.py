@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 import smpplib.client
-import structlog
 import smpplib.consts
 import smpplib.smpp
+import structlog
 
 from simulator.config import SimulatorConfig, parse_config
 from simulator.server import Simulator, run_server
@@ -241,7 +241,8 @@ class RunningSim:
         return asyncio.run_coroutine_threadsafe(go(), self._loop).result(10)
 
     def close(self) -> None:
-        if self._loop is not None and self._stop is not None:
+        """Stop the server (again: a no-op)."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
 
