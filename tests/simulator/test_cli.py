@@ -66,6 +66,23 @@ def test_send_without_receiver_says_the_mo_is_queued(sim: RunningSim, tmp_path: 
     assert err == ("smsc-sim: no reply from 1643 within 0.2 s (no receiver is bound: the MO is queued)\n")
 
 
+def test_send_says_when_the_gateway_acknowledged_but_did_not_reply(sim: RunningSim, tmp_path: Path) -> None:
+    gateway = FakeGateway(sim.smpp_port, lambda s, d, t: [])  # acknowledges every MO, answers none
+    code, out, err = run(sim.write_config(tmp_path / "c.toml"), "send", "37127777777", "1640", "P", "--wait", "1")
+    gateway.close()
+    assert (code, out) == (4, "")
+    assert err == (
+        "smsc-sim: the MO was delivered and acknowledged by the gateway, but no reply came from 1640 within 1 s\n"
+    )
+    assert gateway.seen == [("37127777777", "1640", "P")]
+
+
+def test_send_help_documents_its_exit_statuses() -> None:
+    result = CliRunner().invoke(cli, ["send", "--help"])
+    assert "4  no reply, although the gateway acknowledged the MO" in result.stdout
+    assert "1  no reply, and the MO did not reach the gateway" in result.stdout
+
+
 def test_unreachable_simulator_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
