@@ -2,7 +2,8 @@
 
 GET    /                         the page (plain HTML, CSS and JavaScript from simulator/web/)
 GET    /static/{file}            its stylesheet and script
-GET    /api/phonebook            suggested numbers with their roles ([simulator] phonebook)
+GET    /api/console              what the page needs to know: the suggested numbers with their roles
+                                 ([simulator] phonebook), whether the recording is on, the short codes
 GET    /api/events?numbers=a,b   live feed (server-sent events): `hello`, `mo`, `mt`, `status`,
                                  `script`, `resync` (reload: the stream fell behind)
 GET    /api/scripts              the shipped scripts: name and text
@@ -104,15 +105,15 @@ def add_console(app: web.Application, sim: Simulator) -> None:
             return web.json_response({"error": "no such file"}, status=404)
         return web.Response(body=static[name], content_type=_STATIC[name], charset="utf-8", headers=_PAGE_HEADERS)
 
-    @routes.get("/api/phonebook")
-    async def phonebook(request: web.Request) -> web.Response:
+    @routes.get("/api/console")
+    async def console(request: web.Request) -> web.Response:
         return web.json_response(
             {
-                "entries": [e.to_json() for e in sim.phonebook],
-                "source": sim.config.phonebook or None,
-                "error": sim.phonebook_error,
+                "phonebook": [e.to_json() for e in sim.phonebook],
+                "phonebook_source": sim.config.phonebook or None,
+                "phonebook_error": sim.phonebook_error,
+                "recording": sim.recorder is not None,
                 "short_codes": ["1643", "1640"],
-                "token_required": bool(sim.config.token),
             }
         )
 

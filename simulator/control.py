@@ -137,7 +137,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def make_app(sim: Simulator) -> web.Application:
-    guard = Guard(sim.config, sim.http_port)
+    guard = Guard(sim.config, sim.http_port, sim.core.counters)
     app = web.Application(middlewares=[guard.admit, _errors], client_max_size=guard.client_max_size)
     sim.guard = guard
     waiter = sim.waiter

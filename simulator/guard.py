@@ -17,6 +17,7 @@ In this order, each refusal a JSON `{"error": "one line"}`:
 from __future__ import annotations
 
 import hmac
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -45,7 +46,7 @@ def host_name(address: str) -> str:
 class Guard:
     """The middlewares of the control app; `port` is the HTTP port actually listened on."""
 
-    def __init__(self, config: SimulatorConfig, port: int) -> None:
+    def __init__(self, config: SimulatorConfig, port: int, counters: Counter[str] | None = None) -> None:
         names = list(LOOPBACK_NAMES)
         if config.http_host not in _WILDCARDS:
             names.append(host_name(config.http_host).lower())
@@ -57,6 +58,7 @@ class Guard:
         self._max_body = config.http_max_body
         self._max_load = config.load_max_body
         self.in_progress = 0
+        self.counters: Counter[str] = counters if counters is not None else Counter()  # http_refused_<why>
 
     @property
     def client_max_size(self) -> int:
@@ -67,26 +69,31 @@ class Guard:
     async def admit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """The middleware: refuse, or pass on with the body limit of this route."""
         if self.in_progress >= self._max_clients:
+            self.counters["http_refused_busy"] += 1
             return _error(503, f"too many clients: at most {self._max_clients} requests at once", Connection="close")
         refusal = self._refusal(request)
         if refusal is not None:
-            return refusal
+            why, response = refusal
+            self.counters[f"http_refused_{why}"] += 1
+            return response
         self.in_progress += 1
         try:
             limit = self._max_load if request.path == "/api/load" and request.method == "POST" else self._max_body
             if request.content_length is not None and request.content_length > limit:
+                self.counters["http_refused_too_large"] += 1
                 return _error(413, f"request body too large: at most {limit} octets", Connection="close")
             return await handler(request.clone(client_max_size=limit))
         finally:
             self.in_progress -= 1
 
-    def _refusal(self, request: web.Request) -> web.Response | None:
+    def _refusal(self, request: web.Request) -> tuple[str, web.Response] | None:
+        """(why, the answer) when the request must be refused."""
         host = request.headers.get("Host", "").strip().lower()
         if host not in self.hosts:
-            return _error(403, f"refused: Host {host or '(none)'!r} is not this simulator ({self.own})")
+            return "host", _error(403, f"refused: Host {host or '(none)'!r} is not this simulator ({self.own})")
         origin = request.headers.get("Origin")
         if origin is not None and origin.strip().lower() not in self.origins:
-            return _error(403, f"refused: a request from the web page of {origin!r}, not from this simulator")
+            return "origin", _error(403, f"refused: a request from the web page of {origin!r}, not from this simulator")
         if self._token and request.path.startswith("/api/") and request.path not in _OPEN_PATHS:
             given = request.headers.get("Authorization", "")
             scheme, _, credentials = given.partition(" ")
@@ -94,8 +101,10 @@ class Guard:
             if scheme.lower() != "bearer" or not hmac.compare_digest(offered, self._token):
                 what = "missing" if not given else "wrong"
                 challenge = {"WWW-Authenticate": 'Bearer realm="smsc-sim"'}
-                return _error(401, f"{what} token: send Authorization: Bearer TOKEN", **challenge)
+                return "token", _error(401, f"{what} token: send Authorization: Bearer TOKEN", **challenge)
         if request.method in _CHANGES_STATE and request.content_type != "application/json":
             shown = request.headers.get("Content-Type") or "none"
-            return _error(415, f"a {request.method} must be Content-Type: application/json (got {shown})")
+            return "content_type", _error(
+                415, f"a {request.method} must be Content-Type: application/json (got {shown})"
+            )
         return None

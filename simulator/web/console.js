@@ -93,9 +93,19 @@
     return [response + (delivered ? "delivered: DELIVRD ✓✓" : "receipt: " + summary), delivered ? "ok" : "bad"];
   }
 
+  // How far a record has come: an answer that left the server before a newer event (a POST's
+  // reply, a traffic reload) must not take a bubble back to an older state.
+  const MO_STATES = {queued: 0, sent: 1, delivered: 2, failed: 2};
+
+  function progress(r) {
+    if (r.kind === "mo") return (MO_STATES[r.state] || 0) * 1000 + Math.min(r.attempts || 0, 999);
+    return Object.keys(r.receipts || {}).length * 10 + (r.complete ? 1 : 0);
+  }
+
   function renderRecord(phone, r) {
     let li = phone.thread.querySelector('[data-key="' + r.kind + r.id + '"]');
     const fresh = !li;
+    if (!fresh && progress(r) < Number(li.dataset.progress)) return;
     if (fresh) {
       li = document.createElement("li");
       li.dataset.key = r.kind + r.id;
@@ -107,6 +117,7 @@
         li.append(p);
       }
     }
+    li.dataset.progress = String(progress(r));
     const mine = r.kind === "mo";
     const other = mine ? r.destination : r.source;
     const details = [];
@@ -200,6 +211,7 @@
       send(number, to.value, text);
     });
     $("phones").append(el);
+    if (focus && window.matchMedia("(max-width: 700px)").matches) $("suggest-box").open = false;
     savePhones();
     loadTraffic(number);
     restartStreamIfFiltered();
@@ -299,7 +311,7 @@
     const body = $("binds").tBodies[0];
     body.replaceChildren(...status.binds.map((b) => {
       const tr = document.createElement("tr");
-      for (const value of [b.id, b.state, b.system_id || "–", b.submits, b.delivers]) {
+      for (const value of [b.id, b.state, b.system_id || "–", b.submits + " / " + b.delivers]) {
         const td = document.createElement("td");
         td.textContent = String(value);
         tr.append(td);
@@ -385,7 +397,7 @@
       } else if (!o.ok) {
         const [, to, from] = o.expect.split(" ");
         const came = step.unclaimed.filter((mt) => mt.to === to && mt.source === from);
-        p("expected an MT matching it within " + step.within + " s; got " + (came.length ? ":" : "no other MT to " + to), "diff");
+        p("expected an MT matching it within " + step.within + " s; got" + (came.length ? ":" : " no other MT to " + to), "diff");
         for (const mt of came) p(mt.to + " ← " + mt.source + ": " + mt.text, "diff");
       }
     }
@@ -473,14 +485,15 @@
 
   // --- start ---------------------------------------------------------------------------------
 
-  async function loadPhonebook() {
-    const data = await json("GET", "/api/phonebook");
+  async function loadConsole() {
+    const data = await json("GET", "/api/console");
+    $("download-recording").hidden = !data.recording;
     const list = $("phonebook");
     const box = $("suggestions");
     const groups = {senders: "Senders (postpaid)", kartes: "LMT Kartes", others: "Others"};
     box.replaceChildren();
     for (const [group, title] of Object.entries(groups)) {
-      const entries = data.entries.filter((e) => e.group === group);
+      const entries = data.phonebook.filter((e) => e.group === group);
       if (!entries.length) continue;
       const h = document.createElement("h3");
       h.textContent = title;
@@ -502,10 +515,16 @@
       }
       box.append(h, row);
     }
-    if (data.error) {
+    if (data.phonebook_error) {
       const p = document.createElement("p");
       p.className = "hint";
-      p.textContent = "phonebook: " + data.error;
+      p.textContent = "phonebook: " + data.phonebook_error;
+      box.append(p);
+    }
+    if (!data.phonebook.length && !data.phonebook_error) {
+      const p = document.createElement("p");
+      p.className = "hint";
+      p.textContent = "No phonebook: type any number ([simulator] phonebook names a subscribers CSV).";
       box.append(p);
     }
     for (const [number, phone] of phones) phone.el.querySelector(".phone-role").textContent = roles.get(number) || "any number";
@@ -558,7 +577,7 @@
     let saved = [];
     try { saved = JSON.parse(sessionStorage.getItem(PHONES_KEY) || "[]"); } catch (e) { saved = []; }
     try {
-      await loadPhonebook();
+      await loadConsole();
       await loadScripts();
       const last = await api("GET", "/api/scripts/run");
       if (last.ok) showRun(await last.json());

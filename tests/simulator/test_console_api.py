@@ -199,8 +199,8 @@ def test_the_page_and_the_phonebook_endpoint(start_sim: Start, tmp_path: Path) -
     config, _ = load_config(tmp_path / "c.toml", explicit=True)
     assert config.phonebook == str(tmp_path / "data" / "people.csv")  # resolved against the config file
     sim = start_sim(phonebook=config.phonebook)
-    book = sim.api("GET", "/api/phonebook")
-    assert len(book["entries"]) == 13 and book["error"] is None and book["token_required"] is False
+    book = sim.api("GET", "/api/console")
+    assert len(book["phonebook"]) == 13 and book["phonebook_error"] is None and book["recording"] is False
     conn = http.client.HTTPConnection("127.0.0.1", sim.http_port, timeout=5)
     conn.request("GET", "/")
     page = conn.getresponse()
@@ -219,5 +219,5 @@ def test_the_page_and_the_phonebook_endpoint(start_sim: Start, tmp_path: Path) -
     assert missing.status == 404
     missing.read()
     conn.close()
-    unreadable = start_sim(phonebook=str(tmp_path / "absent.csv")).api("GET", "/api/phonebook")
-    assert unreadable["entries"] == [] and "cannot read" in unreadable["error"]
+    unreadable = start_sim(phonebook=str(tmp_path / "absent.csv")).api("GET", "/api/console")
+    assert unreadable["phonebook"] == [] and "cannot read" in unreadable["phonebook_error"]
