@@ -6,6 +6,8 @@ simulator (``python -m simulator serve``, its page suggesting the demo subscribe
 import of the demo subscribers (``smsgw subscribers import``, while the simulator starts)
 and the gateway (``smsgw run``). Before anything starts, every port the demo needs is
 checked: one in use stops the demo with one line, and nothing is started or imported.
+The demo subscribers' Karte expiry dates are moved by the days passed since the file was
+written (the "expired 3 months ago" Karte stays so), in a copy that both the import and the page's phonebook read.
 Ctrl-C or SIGTERM ends the gateway (SIGTERM: it unbinds), then the simulator, within
 two seconds (SIGKILL to whatever is left of a process group), with no traceback.
 A child that dies takes the demo down with it; the children die with the supervisor.
@@ -14,25 +16,32 @@ A child that dies takes the demo down with it; the children die with the supervi
 from __future__ import annotations
 
 import contextlib
+import csv
 import ctypes
+import io
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .config import Config
 
-__all__ = ["DemoError", "check_ports", "reset_database", "run_demo"]
+__all__ = ["DEMO_DATA_AS_OF", "DemoError", "check_ports", "demo_csv_as_of", "reset_database", "run_demo"]
 
+# The Karte expiry dates of smsgw/data/demo_subscribers.csv are written as of this day; the
+# demo moves them by as many days as have passed since, so that "expired 3 months ago" stays true.
+DEMO_DATA_AS_OF = date(2026, 12, 1)
 STOP_BUDGET = 2.0  # seconds from Ctrl-C to every process gone
 GATEWAY_SHARE = 1.3  # of which the gateway may use this much to unbind and stop
 START_TIMEOUT = 30.0
@@ -105,6 +114,20 @@ def reset_database(config: Config) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
+
+
+def demo_csv_as_of(text: str, today: date) -> str:
+    """The demo subscribers with every Karte's expiry moved by the days from DEMO_DATA_AS_OF to `today`."""
+    shift = today - DEMO_DATA_AS_OF
+    rows = list(csv.DictReader(io.StringIO(text)))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        if row.get("karte_expires_on"):
+            row["karte_expires_on"] = (date.fromisoformat(row["karte_expires_on"]) + shift).isoformat()
+        writer.writerow(row)
+    return out.getvalue()
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -203,10 +226,12 @@ def run_demo(config: Config, config_path: str, *, reset: bool, banner: Callable[
     token = os.environ.get("SMSC_SIM_TOKEN", str(sim.get("token", "")))
     health = f"http://{_url_host(config.http.host)}:{config.http.port}/healthz"
     children = _Children()
-    csv = resources.files("smsgw.data").joinpath("demo_subscribers.csv")
+    shipped = resources.files("smsgw.data").joinpath("demo_subscribers.csv").read_text(encoding="utf-8")
     smsgw = [sys.executable, "-m", "smsgw", "--config", config_path]
     stopped = False
-    with resources.as_file(csv) as csv_path, _signals_stop_the_demo():
+    with tempfile.TemporaryDirectory(prefix="smsgw-demo-") as folder, _signals_stop_the_demo():
+        csv_path = Path(folder) / "demo_subscribers.csv"
+        csv_path.write_text(demo_csv_as_of(shipped, date.today()), encoding="utf-8")
         try:
             logging = ["--log-format", config.logging.format, "--log-level", config.logging.level]
             simulator = [sys.executable, "-m", "simulator", "--config", config_path, "serve"]
