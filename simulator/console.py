@@ -1,14 +1,16 @@
 """The testers' page and the endpoints only it needs.
 
 GET    /                         the page (plain HTML, CSS and JavaScript from simulator/web/)
-GET    /static/{file}            its stylesheet and script
+GET    /static/{file}            its stylesheet and script modules
+GET    /api/traffic.jsonl[?number=]  every MO and MT kept (or a number's), one JSON line each (a download)
+GET    /api/recording            the PDU recording (`record_file`), when it is on (a download)
 GET    /api/console              what the page needs to know: the suggested numbers with their roles
                                  ([simulator] phonebook), whether the recording is on, the short codes
 GET    /api/events?numbers=a,b   live feed (server-sent events): `hello`, `mo`, `mt`, `status`,
                                  `script`, `resync` (reload: the stream fell behind)
 GET    /api/scripts              the shipped scripts: name and text
 POST   /api/scripts/run          {name | text, timeout?, quiet?}: run one (202); 409 while one runs
-GET    /api/scripts/run          the current or last run with its step reports
+GET    /api/scripts/run          {"run": the current or last run with its step reports, or null}
 DELETE /api/scripts/run          cancel the current run
 
 The page itself holds no secret and needs no token; every `/api/` call it makes sends the
@@ -24,6 +26,7 @@ import json
 import time
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -43,7 +46,10 @@ __all__ = ["add_console", "status_json"]
 STATUS_EVERY = 1.0  # seconds between checks for a changed status on the live feed
 HEARTBEAT_EVERY = 15.0
 MAX_FOLLOWED = 64  # numbers one event stream may follow
-_STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+_STATIC = {
+    "console.css": "text/css",
+    **{f"{name}.js": "text/javascript" for name in ("console", "api", "phones", "feed", "smsc", "scripts")},
+}
 _PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
@@ -90,8 +96,10 @@ def add_console(app: web.Application, sim: Simulator) -> None:
     runner = ScriptRunner(sim, sim.feed.notice)
     routes = web.RouteTableDef()
 
+    shown = sim.redactor.mt_json
+
     def record_event(record: Record) -> bytes:
-        data = sim.redactor.mt_json(record.to_json())
+        data = shown(record.to_json())
         return _sse(str(data["kind"]), data)
 
     @routes.get("/")
@@ -128,12 +136,33 @@ def add_console(app: web.Application, sim: Simulator) -> None:
         try:
             await response.prepare(request)
             await response.write(_sse("hello", {"mt_cursor": sim.core.store.next_cursor, "time": time.time()}))
-            await _stream(response, subscription, sim, record_event)
+            await _stream(request, response, subscription, sim, record_event)
         except (ConnectionResetError, ConnectionError):
             pass
         finally:
             sim.feed.unsubscribe(subscription)
         return response
+
+    @routes.get("/api/traffic.jsonl")
+    async def traffic_lines(request: web.Request) -> web.StreamResponse:
+        number = request.query.get("number") or None
+        records = sim.core.store.traffic(number) if number else sim.core.store.everything()
+        name = f"smsc-sim-traffic-{number or 'all'}.jsonl"
+        response = web.StreamResponse(headers=_download_headers(name))
+        await response.prepare(request)
+        for start in range(0, len(records), 500):
+            lines = (json.dumps(shown(r.to_json()), ensure_ascii=False) + "\n" for r in records[start : start + 500])
+            await response.write("".join(lines).encode())
+        await response.write_eof()
+        return response
+
+    @routes.get("/api/recording")
+    async def recording(request: web.Request) -> web.StreamResponse:
+        if sim.recorder is None:
+            return web.json_response({"error": "the recording is off (set [simulator] record_file)"}, status=404)
+        sim.recorder.flush()
+        path = Path(sim.recorder.path)
+        return web.FileResponse(path, headers=_download_headers(path.name))
 
     @routes.get("/api/scripts")
     async def scripts(request: web.Request) -> web.Response:
@@ -161,9 +190,7 @@ def add_console(app: web.Application, sim: Simulator) -> None:
 
     @routes.get("/api/scripts/run")
     async def script_state(request: web.Request) -> web.Response:
-        if runner.current is None:
-            return web.json_response({"error": "no script has run yet"}, status=404)
-        return web.json_response(runner.current.to_json())
+        return web.json_response({"run": None if runner.current is None else runner.current.to_json()})
 
     @routes.delete("/api/scripts/run")
     async def cancel_script(request: web.Request) -> web.Response:
@@ -185,6 +212,7 @@ async def _take(subscription: Subscription, timeout: float) -> list[Item]:
 
 
 async def _stream(
+    request: web.Request,
     response: web.StreamResponse,
     subscription: Subscription,
     sim: Simulator,
@@ -196,6 +224,8 @@ async def _stream(
     next_status = next_beat = loop.time()
     while True:
         items = await _take(subscription, STATUS_EVERY)
+        if request.transport is None or request.transport.is_closing():
+            return  # the reader left (its slot among http_max_clients is free again)
         if subscription.overflowed:
             subscription.drain()
             await response.write(_sse("resync", {"mt_cursor": sim.core.store.next_cursor}))
@@ -218,3 +248,11 @@ async def _stream(
         if chunks:
             next_beat = now + HEARTBEAT_EVERY
             await response.write(b"".join(chunks))
+
+
+def _download_headers(name: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/x-ndjson; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+    }

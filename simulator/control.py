@@ -9,8 +9,6 @@ GET    /api/mo/{id}                     one MO and its delivery state
 POST   /api/mo/{id}/redeliver           deliver that MO once more (as an SMSC that missed the response)
 GET    /api/mt?cursor=&source=&destination=&wait=&limit=   MTs (long poll with wait)
 GET    /api/traffic/{number}            MOs and MTs from or to a number
-GET    /api/traffic.jsonl[?number=]     every MO and MT kept (or a number's), one JSON line each
-GET    /api/recording                   the PDU recording (`record_file`), when it is on
 GET|POST|DELETE /api/faults             list / add / clear; a fault is
                                         {kind, count?, seconds?, ratio?, delay?, seed?}
 POST   /api/drop                        {"bind": id} or {"all": true}
@@ -26,10 +24,8 @@ endpoints are in `console.py`.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from aiohttp import web
@@ -211,27 +207,6 @@ def make_app(sim: Simulator) -> web.Application:
                 return web.json_response({"mts": [record_json(m) for m in found], "cursor": next_cursor})
             await waiter.wait(remaining)
 
-    @routes.get("/api/traffic.jsonl")
-    async def traffic_lines(request: web.Request) -> web.StreamResponse:
-        number = request.query.get("number") or None
-        records = core.store.traffic(number) if number else core.store.everything()
-        name = f"smsc-sim-traffic-{number or 'all'}.jsonl"
-        response = web.StreamResponse(headers=_download_headers(name))
-        await response.prepare(request)
-        for start in range(0, len(records), 500):
-            chunk = "".join(json.dumps(record_json(r), ensure_ascii=False) + "\n" for r in records[start : start + 500])
-            await response.write(chunk.encode())
-        await response.write_eof()
-        return response
-
-    @routes.get("/api/recording")
-    async def recording(request: web.Request) -> web.StreamResponse:
-        if sim.recorder is None:
-            return web.json_response({"error": "the recording is off (set [simulator] record_file)"}, status=404)
-        sim.recorder.flush()
-        path = Path(sim.recorder.path)
-        return web.FileResponse(path, headers=_download_headers(path.name))
-
     @routes.get("/api/traffic/{number}")
     async def traffic(request: web.Request) -> web.Response:
         number = request.match_info["number"]
@@ -308,11 +283,3 @@ def make_app(sim: Simulator) -> web.Application:
     app.add_routes(routes)
     add_console(app, sim)
     return app
-
-
-def _download_headers(name: str) -> dict[str, str]:
-    return {
-        "Content-Type": "application/x-ndjson; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "Cache-Control": "no-store",
-    }

@@ -72,6 +72,7 @@ def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for page_errors()
     for flag in [*OFFLINE_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,900"]:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
@@ -86,6 +87,11 @@ def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
             driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
             (SCREENSHOTS / f"{name}.html").write_text(driver.page_source, encoding="utf-8")
         driver.quit()
+
+
+def page_errors(driver: Any) -> list[str]:
+    """Errors the page's console got (script errors, refused loads, Content-Security-Policy violations)."""
+    return [str(entry["message"]) for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def demo_rows() -> list[str]:

@@ -11,7 +11,7 @@ from selenium.webdriver.support.ui import Select
 
 from tests.e2e.harness import Stack
 
-from .conftest import DEMO_CSV
+from .conftest import DEMO_CSV, page_errors
 from .console_page import ConsolePage
 
 LATVIAN = re.compile("[āčēģīķļņšūžĀČĒĢĪĶĻŅŠŪŽ]")
@@ -45,6 +45,7 @@ def test_a_top_up_shows_both_replies_then_delivrd(demo: Stack, browser: Any) -> 
     assert [b["text"] for b in page.replies("37129000001")] == api_replies(demo, "37129000001")
     roles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "article.phone .phone-role")]
     assert roles == ["Latvian postpaid", "LMT Karte, valid until 2027-12-31"]
+    assert page_errors(browser) == []  # no script error, nothing the Content-Security-Policy refused
 
 
 def test_a_latvian_reply_renders_intact(demo: Stack, browser: Any) -> None:
@@ -129,6 +130,7 @@ def test_usable_at_360_pixels(demo: Stack, browser: Any, tmp_path: Path) -> None
     assert phone is not None and phone.rect["width"] <= width
     send = phone.find_element(By.CSS_SELECTOR, ".compose button")
     assert send.is_displayed() and send.rect["x"] + send.rect["width"] <= width
+    assert page_errors(browser) == []
 
 
 def test_the_token_comes_in_the_fragment_and_stays_in_the_tab(tmp_path: Path, browser: Any) -> None:

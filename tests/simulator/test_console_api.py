@@ -129,6 +129,7 @@ def test_a_password_is_masked_everywhere_but_the_sms(start_sim: Start, tmp_path:
 def test_scripts_run_by_the_server(sim: RunningSim, events: Callable[[str], Events]) -> None:
     feed = events("?numbers=none")  # notices reach every stream, whatever it follows
     gateway = FakeGateway(sim.smpp_port, fake_smsgw)
+    assert sim.api("GET", "/api/scripts/run") == {"run": None}
     names = [s["name"] for s in sim.api("GET", "/api/scripts")["scripts"]]
     assert "sos_one_off.txt" in names and "password_1640.txt" in names
     started = sim.api("POST", "/api/scripts/run", {"name": "sos_one_off.txt", "timeout": 5, "quiet": 0.3}, expect=202)
@@ -141,7 +142,7 @@ def test_scripts_run_by_the_server(sim: RunningSim, events: Callable[[str], Even
     assert done["state"] == "passed" and done["report"]["ok"]
     broken = "> 37120000001 1643 HELP\n< 37120000001 1643 ^nope$\n"
     sim.api("POST", "/api/scripts/run", {"text": broken, "timeout": 1, "quiet": 0.2}, expect=202)
-    run = wait_until(lambda: (r := sim.api("GET", "/api/scripts/run"))["state"] != "running" and r, 10)
+    run = wait_until(lambda: (r := sim.api("GET", "/api/scripts/run")["run"])["state"] != "running" and r, 10)
     assert run["state"] == "failed" and run["report"]["failed"] == 1
     [outcome] = run["report"]["steps"][0]["outcomes"]
     assert outcome == {"line": 2, "expect": "< 37120000001 1643 ^nope$", "negative": False, "ok": False,
@@ -209,7 +210,8 @@ def test_the_page_and_the_phonebook_endpoint(start_sim: Start, tmp_path: Path) -
     policy = page.getheader("Content-Security-Policy", "")
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert page.getheader("Referrer-Policy") == "no-referrer"
-    for name, kind in (("console.js", "text/javascript"), ("console.css", "text/css")):
+    scripts = [f"{name}.js" for name in ("console", "api", "phones", "feed", "smsc", "scripts")]
+    for name, kind in [*((n, "text/javascript") for n in scripts), ("console.css", "text/css")]:
         conn.request("GET", f"/static/{name}")
         asset = conn.getresponse()
         assert asset.status == 200 and asset.getheader("Content-Type", "").startswith(kind)

@@ -68,6 +68,7 @@ def test_a_foreign_host_is_refused(sim: RunningSim) -> None:
     assert request(sim, "GET", "/api/traffic/37120000001", host="attacker.example")[0] == 403
     assert request(sim, "GET", "/", host=f"127.0.0.1:{sim.http_port + 1}")[0] == 403  # same name, other port
     assert injected(sim) == 0
+    assert sim.call(lambda core: core.counters["http_refused_host"]) == 3
     for own in (f"localhost:{sim.http_port}", f"[::1]:{sim.http_port}", f"LOCALHOST:{sim.http_port}"):
         assert request(sim, "GET", "/api/health", host=own)[0] == 200, own
 
@@ -78,6 +79,7 @@ def test_a_foreign_origin_is_refused(sim: RunningSim) -> None:
         assert status == 403 and "web page" in body["error"], origin
     assert request(sim, "GET", "/api/status", headers={"Origin": "http://evil.example"})[0] == 403
     assert injected(sim) == 0
+    assert sim.call(lambda core: core.counters["http_refused_origin"]) == 5
     assert post_mo(sim, Origin=f"http://localhost:{sim.http_port}")[0] == 201  # the page itself
     assert injected(sim) == 1
 
@@ -176,6 +178,16 @@ def test_http_clients_are_capped(start_sim: Start) -> None:
         poll.join(10)
     assert results == [200, 200]
     assert request(sim, "GET", "/api/health")[0] == 200
+
+
+def test_a_live_feed_that_is_left_frees_its_place(start_sim: Start) -> None:
+    sim = start_sim(http_max_clients=1)
+    feed = http.client.HTTPConnection("127.0.0.1", sim.http_port, timeout=5)
+    feed.request("GET", "/api/events")
+    assert feed.getresponse().status == 200
+    assert request(sim, "GET", "/api/health")[0] == 503  # the feed holds the only place
+    feed.close()
+    wait_until(lambda: request(sim, "GET", "/api/health")[0] == 200, timeout=5)
 
 
 def test_the_recording_is_off_by_default_and_private_when_on(start_sim: Start, tmp_path: Path) -> None:
