@@ -102,7 +102,8 @@ def demo_rows() -> list[str]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The simulator (its page suggesting the demo subscribers) and the gateway, with the demo data."""
     _require_chromium()
-    stack = Stack(tmp_path_factory.mktemp("demo"), simulator={"phonebook": str(DEMO_CSV)})
+    tester = {"phonebook": str(DEMO_CSV), "secret_sources": ["1640"]}  # as a tester's simulator: passwords masked
+    stack = Stack(tmp_path_factory.mktemp("demo"), simulator=tester)
     try:
         stack.start_all(demo_rows())
         yield stack

@@ -62,6 +62,17 @@ def test_a_latvian_reply_renders_intact(demo: Stack, browser: Any) -> None:
     page.wait(lambda: "DELIVRD" in page.replies("37120000004")[0]["state"], what="its receipt")
 
 
+def test_a_password_reply_shows_on_the_phone_masked(demo: Stack, browser: Any) -> None:
+    page = ConsolePage(browser, demo.base)
+    page.open()
+    page.add_phone_by_keyboard("37120000006")
+    page.send("37120000006", "P", to="1640")
+    [reply] = page.wait(lambda: page.replies("37120000006"), what="the password SMS")
+    assert "parole: •••••••••• (" in reply["text"] and "password masked" in reply["meta"]  # lv: "… parole: X (…"
+    assert re.search(r"[A-HJ-NP-Za-km-z2-9]{10}", reply["text"]) is None
+    page.wait(lambda: "DELIVRD" in page.replies("37120000006")[0]["state"], what="its receipt")
+
+
 def test_a_throttle_injected_from_the_page_still_ends_in_a_delivered_reply(demo: Stack, browser: Any) -> None:
     page = ConsolePage(browser, demo.base)
     page.open()
