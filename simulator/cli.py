@@ -7,7 +7,6 @@ Every command takes `--config PATH` (default config.toml) before its name and re
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -21,7 +20,12 @@ from .cli_support import Settings, fail, run_with_client, settings
 from .client import JSON, Client, collect_mts, mt_line
 from .config import ConfigError, parse_config
 from .inject import ENCODINGS, SPLITS
+from .logs import FORMATS, LEVELS, configure_logging
 from .script import ScriptError, load_script, run_script
+from .script_report import step_lines, verdict_line
+
+EXIT_NOT_DELIVERED = 1  # send: the MO did not reach the gateway (queued, unacknowledged or failed)
+EXIT_NO_REPLY = 4  # send: the gateway acknowledged the MO but sent no reply in time
 
 __all__ = ["cli", "main"]
 
@@ -44,13 +48,16 @@ def cli(ctx: click.Context, config_path: str) -> None:
 
 @cli.command()
 @click.option("--port", type=int, help="SMPP port (overrides the config; 0 = any free port).")
-@click.option("--http-port", type=int, help="Control API port (overrides the config).")
-@click.option("--record-file", help="JSON-lines traffic record ('' disables).")
+@click.option("--http-port", type=int, help="Control API and page port (overrides the config).")
+@click.option("--record-file", help="JSON-lines PDU recording, written 0600 ('' = off, the default).")
+@click.option("--phonebook", metavar="CSV", help="Subscribers CSV whose numbers the page suggests.")
+@click.option("--log-level", default="info", show_default=True, type=click.Choice(list(LEVELS)))
 @click.option(
-    "--log-level",
-    default="info",
+    "--log-format",
+    default="auto",
     show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
+    type=click.Choice(FORMATS),
+    help="JSON lines, or the console view (auto: console on a terminal).",
 )
 @click.pass_context
 def serve(
@@ -58,22 +65,20 @@ def serve(
     port: int | None,
     http_port: int | None,
     record_file: str | None,
+    phonebook: str | None,
     log_level: str,
+    log_format: str,
 ) -> None:
-    """Run the simulator until SIGINT/SIGTERM."""
+    """Run the simulator until SIGINT/SIGTERM; the testers' page is at http://HTTP_HOST:HTTP_PORT/."""
     config = settings(ctx).config()
-    overrides = {"port": port, "http_port": http_port, "record_file": record_file}
+    overrides = {"port": port, "http_port": http_port, "record_file": record_file, "phonebook": phonebook}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         try:
             config = parse_config({**config.model_dump(), **overrides}, "command line")
         except ConfigError as err:
             fail(str(err), 2)
-    logging.basicConfig(
-        level=log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(log_format, log_level)
     from .server import run_server
 
     async def go() -> None:
@@ -88,6 +93,21 @@ def serve(
         asyncio.run(go())
     except OSError as err:
         fail(f"cannot start: {err}")
+    except KeyboardInterrupt:  # before the signal handlers were in place
+        sys.exit(130)
+
+
+@cli.command()
+@click.pass_context
+def page(ctx: click.Context) -> None:
+    """Print the address of the testers' page (with the token in its #fragment, when one is set).
+
+    The fragment never leaves the browser: the page keeps the token in the tab's
+    sessionStorage and sends it only to this simulator.
+    """
+    config = settings(ctx).config()
+    url = settings(ctx).url + "/"
+    click.echo(f"{url}#token={config.token}" if config.token else url)
 
 
 @cli.command()
@@ -112,19 +132,46 @@ def send(
     """Inject an MO from FROM to TO and print the MTs that come back from TO.
 
     One line per MT: to<TAB>from<TAB>text (a newline in text written as \\n). Returns
-    once a reply came and no further one for 1 s, or after --wait. Exit 1 if none came.
+    once a reply came and no further one for 1 s, or after --wait.
+
+    \b
+    Exit status:
+      0  replies came
+      1  no reply, and the MO did not reach the gateway (queued with no receiver
+         bound, sent but not acknowledged, or failed)
+      4  no reply, although the gateway acknowledged the MO (deliver_sm_resp OK):
+         it chose not to answer, or answered later than --wait
+      2  bad usage or config; 3 the simulator cannot be reached
     """
 
     async def go(client: Client) -> tuple[JSON, list[JSON]]:
         mo = await client.inject_mo(source, destination, text, encoding, split)
-        return mo, await collect_mts(client, int(mo["cursor"]), wait=wait, source=destination)
+        replies = await collect_mts(client, int(mo["cursor"]), wait=wait, source=destination)
+        if not replies:
+            mo = {**mo, **await client.request("GET", f"/api/mo/{mo['id']}")}
+        return mo, replies
 
     mo, replies = run_with_client(ctx, go)
     for mt in replies:
         click.echo(mt_line(mt))
-    if not replies:
-        hint = "" if mo.get("receivers") else " (no receiver is bound: the MO is queued)"
-        fail(f"no reply from {destination} within {wait:g} s{hint}")
+    if replies:
+        return
+    state = mo.get("state")
+    if state == "delivered":
+        fail(
+            f"the MO was delivered and acknowledged by the gateway, but no reply came from {destination} "
+            f"within {wait:g} s",
+            EXIT_NO_REPLY,
+        )
+    if state == "failed":
+        why = f"the MO failed: the gateway did not acknowledge it after {mo.get('attempts')} attempts"
+    elif state == "sent":
+        why = "the MO was sent to the gateway but not acknowledged yet"
+    elif not mo.get("receivers"):
+        why = "no receiver is bound: the MO is queued"
+    else:
+        why = "the MO is still queued"
+    fail(f"no reply from {destination} within {wait:g} s ({why})", EXIT_NOT_DELIVERED)
 
 
 @cli.command()
@@ -184,15 +231,21 @@ def status(ctx: click.Context) -> None:
     help="Seconds to wait for the MTs expected after each MO.",
 )
 @click.option(
+    "--silence",
     "--quiet",
+    "silence",
     default=2.0,
     show_default=True,
     type=click.FloatRange(0, 600),
-    help="Seconds of silence that prove a '<!' line.",
+    help="Seconds of silence that prove a '<!' line (--quiet is its old name).",
 )
+@click.option("-q", "--brief", is_flag=True, help="Only OK/FAILED per expectation (the texts of failed steps).")
 @click.pass_context
-def play(ctx: click.Context, scripts: tuple[str, ...], timeout: float, quiet: float) -> None:
+def play(ctx: click.Context, scripts: tuple[str, ...], timeout: float, silence: float, brief: bool) -> None:
     """Play scripted conversations; exit 0 if every expectation was met, else 1.
+
+    Each step is printed with the MO's text, each expectation with the text of the MT
+    that met it, and, for a failure, what was expected against what came.
 
     \b
     A script is a UTF-8 text file of lines:
@@ -208,10 +261,17 @@ def play(ctx: click.Context, scripts: tuple[str, ...], timeout: float, quiet: fl
     except ScriptError as err:
         fail(str(err), 2)
 
+    def show(step: Any) -> None:
+        for line in step_lines(step, brief=brief):
+            click.echo(line)
+
     async def go(client: Client) -> bool:
         results = []
         for script in loaded:
-            results.append(await run_script(client, script, within=timeout, quiet=quiet, out=click.echo))
+            click.echo(script.name)
+            report = await run_script(client, script, within=timeout, quiet=silence, on_step=show)
+            click.echo(verdict_line(report))
+            results.append(report.ok)
         return all(results)
 
     if not run_with_client(ctx, go):

@@ -12,6 +12,7 @@ import click
 
 from .client import ApiError, Client, Unreachable
 from .config import ConfigError, SimulatorConfig, load_config
+from .guard import host_name
 
 __all__ = ["Settings", "fail", "run_with_client", "settings"]
 
@@ -39,8 +40,8 @@ class Settings:
     @property
     def url(self) -> str:
         config = self.config()
-        host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-        return f"http://{host}:{config.http_port}"
+        host = config.http_host if config.http_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        return f"http://{host_name(host)}:{config.http_port}"
 
 
 def settings(ctx: click.Context) -> Settings:
@@ -58,8 +59,10 @@ def run_with_client(ctx: click.Context, action: Callable[[Client], Awaitable[T]]
     """Run `action` with an API client; unreachable or refused → one line, exit 3 / 1."""
     url = settings(ctx).url
 
+    token = settings(ctx).config().token
+
     async def go() -> T:
-        async with Client(url) as client:
+        async with Client(url, token) as client:
             return await action(client)
 
     try:

@@ -1,4 +1,8 @@
-"""HTTP client of the control API, used by the CLI and by `play`."""
+"""HTTP client of the control API, used by the CLI and by `play`.
+
+It sends the bearer token when one is configured, and every request that changes state
+as JSON (`{}` when it has no body): the simulator refuses anything else.
+"""
 
 from __future__ import annotations
 
@@ -31,12 +35,13 @@ def mt_line(mt: JSON) -> str:
 
 
 class Client:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Client:
-        self._session = aiohttp.ClientSession()
+        self._session = aiohttp.ClientSession(headers=self._headers)
         return self
 
     async def __aexit__(
@@ -60,9 +65,10 @@ class Client:
         assert self._session is not None, "use `async with Client(...)`"
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         timeout = aiohttp.ClientTimeout(total=wait + 30.0)
+        payload = body if body is not None or method in ("GET", "HEAD") else {}
         try:
             async with self._session.request(
-                method, self.base_url + path, json=body, params=query, timeout=timeout
+                method, self.base_url + path, json=payload, params=query, timeout=timeout
             ) as response:
                 data = await response.json(content_type=None)
         except aiohttp.ClientConnectorError:
@@ -71,6 +77,8 @@ class Client:
             raise ApiError(f"{method} {path} failed: {err or type(err).__name__}") from None
         if response.status >= 400:
             message = data.get("error") if isinstance(data, dict) else None
+            if response.status == 401:
+                message = f"{message} (the simulator wants its token: set SMSC_SIM_TOKEN or [simulator] token)"
             raise ApiError(message or f"{method} {path}: HTTP {response.status}")
         return data if isinstance(data, dict) else {"data": data}
 

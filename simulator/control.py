@@ -6,6 +6,7 @@ GET    /api/binds                       the connections and their state
 POST   /api/mo                          inject an MO, or a JSON array of them:
                                         {source, destination, text, encoding?, split?}
 GET    /api/mo/{id}                     one MO and its delivery state
+POST   /api/mo/{id}/redeliver           deliver that MO once more (as an SMSC that missed the response)
 GET    /api/mt?cursor=&source=&destination=&wait=&limit=   MTs (long poll with wait)
 GET    /api/traffic/{number}            MOs and MTs from or to a number
 GET|POST|DELETE /api/faults             list / add / clear; a fault is
@@ -14,6 +15,10 @@ POST   /api/drop                        {"bind": id} or {"all": true}
 GET|POST|PUT|DELETE /api/receipts       rules: list / add one first / replace all / clear
 POST   /api/load                        {messages: [{source, destination, text}], window}
 GET    /api/load                        the bulk load's figures
+
+Every request first passes the checks of `guard.py` (Host, Origin, token, JSON, size).
+MTs from a secret source are shown masked (`redact.py`). The testers' page and its own
+endpoints are in `console.py`.
 """
 
 from __future__ import annotations
@@ -26,17 +31,18 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from .console import add_console, status_json
 from .faults import FaultError
+from .guard import Guard
 from .inject import TextError
 from .receipts import ReceiptRule
-from .store import MtRecord
+from .store import Record
 
 if TYPE_CHECKING:
     from .server import Simulator
 
-__all__ = ["make_app"]
+__all__ = ["BadRequest", "make_app", "parse_body"]
 
-SIM: web.AppKey[Simulator] = web.AppKey("sim")
 M = TypeVar("M")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -88,41 +94,18 @@ class LoadIn(BaseModel):
     rate: float | None = Field(None, gt=0, le=1_000_000)
 
 
-class _BadRequest(Exception):
-    pass
+class BadRequest(Exception):
+    """A request the API cannot act on; answered 400 with the message."""
 
 
-class MtWaiter:
-    """Wakes long-polling readers when an MT is recorded."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-        self._waiting = 0
-
-    def notify(self, mt: MtRecord) -> None:
-        if self._waiting:
-            self._event.set()
-            self._event = asyncio.Event()
-
-    async def wait(self, seconds: float) -> None:
-        event = self._event
-        self._waiting += 1
-        try:
-            await asyncio.wait_for(event.wait(), seconds)
-        except TimeoutError:
-            pass
-        finally:
-            self._waiting -= 1
-
-
-async def _parse(request: web.Request, model: type[M] | TypeAdapter[M]) -> M:
+async def parse_body(request: web.Request, model: type[M] | TypeAdapter[M]) -> M:
     try:
         adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
         return adapter.validate_json(await request.read() or b"{}")
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise _BadRequest(f"{where}: {first['msg']}") from None
+        raise BadRequest(f"{where}: {first['msg']}") from None
 
 
 def _query_float(request: web.Request, name: str, default: float, high: float) -> float:
@@ -130,7 +113,7 @@ def _query_float(request: web.Request, name: str, default: float, high: float) -
     try:
         value = default if raw is None else float(raw)
     except ValueError:
-        raise _BadRequest(f"{name} must be a number") from None
+        raise BadRequest(f"{name} must be a number") from None
     return min(max(value, 0.0), high)
 
 
@@ -138,16 +121,28 @@ def _query_float(request: web.Request, name: str, default: float, high: float) -
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except (_BadRequest, TextError, FaultError, ValueError) as err:
+    except (BadRequest, TextError, FaultError, ValueError) as err:
         return web.json_response({"error": str(err)}, status=400)
+    except web.HTTPRequestEntityTooLarge as err:
+        message = f"request body too large: at most {request.client_max_size} octets"
+        return web.json_response({"error": message}, status=err.status, headers={"Connection": "close"})
+    except web.HTTPException as err:
+        if err.empty_body:
+            raise
+        return web.json_response({"error": err.reason}, status=err.status)
 
 
 def make_app(sim: Simulator) -> web.Application:
-    app = web.Application(middlewares=[_errors], client_max_size=256 * 1024 * 1024)
-    app[SIM] = sim
-    waiter = MtWaiter()
-    sim.core.store.listeners.append(waiter.notify)
+    guard = Guard(sim.config, sim.http_port, sim.core.counters)
+    app = web.Application(middlewares=[guard.admit, _errors], client_max_size=guard.client_max_size)
+    sim.guard = guard
+    waiter = sim.waiter
     core = sim.core
+    shown = sim.redactor.mt_json
+
+    def record_json(record: Record) -> dict[str, object]:
+        return shown(record.to_json())
+
     routes = web.RouteTableDef()
 
     @routes.get("/api/health")
@@ -156,17 +151,7 @@ def make_app(sim: Simulator) -> web.Application:
 
     @routes.get("/api/status")
     async def status(request: web.Request) -> web.Response:
-        now = time.time()
-        return web.json_response(
-            {
-                "binds": [b.to_json() for b in core.binds.values()],
-                "receivers": core.router.receivers,
-                "queued": core.router.queued,
-                "mt_cursor": core.store.next_cursor,
-                "counters": dict(core.counters),
-                "faults": [f.to_json(now) for f in core.faults.active(now)],
-            }
-        )
+        return web.json_response(status_json(core, time.time()))
 
     @routes.get("/api/binds")
     async def binds(request: web.Request) -> web.Response:
@@ -176,7 +161,7 @@ def make_app(sim: Simulator) -> web.Application:
     async def inject(request: web.Request) -> web.Response:
         raw = await request.read()
         many = raw.lstrip().startswith(b"[")
-        batch = await _parse(request, _MO_LIST) if many else [await _parse(request, MoIn)]
+        batch = await parse_body(request, _MO_LIST) if many else [await parse_body(request, MoIn)]
         now, cursor = time.time(), core.store.next_cursor
         for mo_in in batch:  # validate them all before queueing any
             core.mos.check(mo_in.source, mo_in.destination, mo_in.text)
@@ -195,13 +180,20 @@ def make_app(sim: Simulator) -> web.Application:
             return web.json_response({"error": "no such MO"}, status=404)
         return web.json_response(record.to_json())
 
+    @routes.post("/api/mo/{id}/redeliver")
+    async def redeliver(request: web.Request) -> web.Response:
+        record = core.redeliver(request.match_info["id"], time.time())
+        if record is None:
+            return web.json_response({"error": "no such MO (it may have left the history)"}, status=404)
+        return web.json_response({**record.to_json(), "receivers": core.router.receivers}, status=202)
+
     @routes.get("/api/mt")
     async def mts(request: web.Request) -> web.Response:
         try:
             cursor = int(request.query.get("cursor", "-1"))
             limit = max(1, min(int(request.query.get("limit", "1000")), 10000))
         except ValueError:
-            raise _BadRequest("cursor and limit must be integers") from None
+            raise BadRequest("cursor and limit must be integers") from None
         if cursor < 0:
             cursor = core.store.next_cursor
         source = request.query.get("source") or None
@@ -212,13 +204,13 @@ def make_app(sim: Simulator) -> web.Application:
             found, next_cursor = core.store.mts_since(cursor, source, destination, limit)
             remaining = deadline - loop.time()
             if found or remaining <= 0:
-                return web.json_response({"mts": [m.to_json() for m in found], "cursor": next_cursor})
+                return web.json_response({"mts": [record_json(m) for m in found], "cursor": next_cursor})
             await waiter.wait(remaining)
 
     @routes.get("/api/traffic/{number}")
     async def traffic(request: web.Request) -> web.Response:
         number = request.match_info["number"]
-        records = [r.to_json() for r in core.store.traffic(number)]
+        records = [record_json(r) for r in core.store.traffic(number)]
         return web.json_response({"number": number, "traffic": records})
 
     @routes.get("/api/faults")
@@ -228,7 +220,7 @@ def make_app(sim: Simulator) -> web.Application:
 
     @routes.post("/api/faults")
     async def add_fault(request: web.Request) -> web.Response:
-        body = await _parse(request, FaultIn)
+        body = await parse_body(request, FaultIn)
         now = time.time()
         fault = core.faults.add(
             body.kind,
@@ -247,9 +239,9 @@ def make_app(sim: Simulator) -> web.Application:
 
     @routes.post("/api/drop")
     async def drop(request: web.Request) -> web.Response:
-        body = await _parse(request, DropIn)
+        body = await parse_body(request, DropIn)
         if body.bind is None and not body.all:
-            raise _BadRequest('give "bind": ID or "all": true')
+            raise BadRequest('give "bind": ID or "all": true')
         dropped = core.drop(None if body.all else body.bind, time.time())
         return web.json_response({"dropped": dropped})
 
@@ -259,13 +251,13 @@ def make_app(sim: Simulator) -> web.Application:
 
     @routes.post("/api/receipts")
     async def add_rule(request: web.Request) -> web.Response:
-        body = await _parse(request, RuleIn)
+        body = await parse_body(request, RuleIn)
         core.rules.add(ReceiptRule(body.pattern, body.status.upper(), body.delay))
         return web.json_response({"rules": core.rules.to_json()}, status=201)
 
     @routes.put("/api/receipts")
     async def replace_rules(request: web.Request) -> web.Response:
-        body = await _parse(request, RulesIn)
+        body = await parse_body(request, RulesIn)
         new = [ReceiptRule(r.pattern, r.status.upper(), r.delay) for r in body.rules]
         core.rules.replace(new)
         return web.json_response({"rules": core.rules.to_json()})
@@ -277,7 +269,7 @@ def make_app(sim: Simulator) -> web.Application:
 
     @routes.post("/api/load")
     async def start_load(request: web.Request) -> web.Response:
-        body = await _parse(request, LoadIn)
+        body = await parse_body(request, LoadIn)
         messages = [(m.source, m.destination, m.text) for m in body.messages]
         core.start_load(messages, body.window, time.time(), body.rate)
         return web.json_response({"total": len(messages), "window": body.window, "rate": body.rate}, status=202)
@@ -289,4 +281,5 @@ def make_app(sim: Simulator) -> web.Application:
         return web.json_response(core.load.figures(time.time()))
 
     app.add_routes(routes)
+    add_console(app, sim)
     return app

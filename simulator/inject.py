@@ -69,7 +69,33 @@ class MoFactory:
         ref = next(self._refs) & 0xFFFF
         parts = encode_mo(text, encoding, split, ref)
         part_ids = [self._ids.next()[1] for _ in parts]
-        mo = MoRecord(
+        mo = self._record(source, destination, text, encoding, split, now, parts, part_ids, ref)
+        return mo, self._jobs(mo, parts)
+
+    def again(self, mo: MoRecord) -> list[DeliverJob]:
+        """The deliver_sm of an MO once more, as an SMSC redelivers it: same parts, ids and reference."""
+        parts = encode_mo(mo.text, mo.encoding, "udh8" if mo.split == "none" else mo.split, mo.ref)
+        return self._jobs(mo, parts)
+
+    def _jobs(self, mo: MoRecord, parts: list[Part]) -> list[DeliverJob]:
+        return [
+            DeliverJob(self._message(mo.source, mo.destination, part, part_id), part_id, mo)
+            for part, part_id in zip(parts, mo.part_ids, strict=True)
+        ]
+
+    @staticmethod
+    def _record(
+        source: str,
+        destination: str,
+        text: str,
+        encoding: str,
+        split: str,
+        now: float,
+        parts: list[Part],
+        part_ids: list[str],
+        ref: int,
+    ) -> MoRecord:
+        return MoRecord(
             id=part_ids[0],
             source=source,
             destination=destination,
@@ -78,12 +104,8 @@ class MoFactory:
             split=split if len(parts) > 1 or parts[0].tlvs else "none",
             part_ids=part_ids,
             injected_at=now,
+            ref=ref,
         )
-        jobs = [
-            DeliverJob(self._message(source, destination, part, part_id), part_id, mo)
-            for part, part_id in zip(parts, part_ids, strict=True)
-        ]
-        return mo, jobs
 
     def _message(self, source: str, destination: str, part: Part, part_id: str) -> ShortMessage:
         tlvs = part.tlvs

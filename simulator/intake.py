@@ -53,6 +53,7 @@ class MtIntake:
         rules: ReceiptRules,
         reassembler: Reassembler[MtPart],
         counters: Counter[str],
+        secret_sources: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.ids = ids
@@ -60,6 +61,7 @@ class MtIntake:
         self.rules = rules
         self.reassembler = reassembler
         self.counters = counters
+        self.secret_sources = secret_sources  # their receipts quote no text (redact.py)
 
     def accept(self, bind_id: int, system_id: str, sm: ShortMessage, now: float) -> Verdict:
         self.counters["submits"] += 1
@@ -118,7 +120,7 @@ class MtIntake:
             stat=rule.status,
             submitted_at=part.at,
             done_at=now + rule.delay,
-            text=shown_text(part.payload, part.data_coding),
+            text="" if part.source in self.secret_sources else shown_text(part.payload, part.data_coding),
         )
         return DeliverJob(message, part.message_id, None, preferred=part.bind, stat=rule.status)
 

@@ -1,16 +1,20 @@
 """Every PDU in and out as one JSON line: time, session, direction, command, sequence,
 status and the decoded key fields. Writes are buffered; the server flushes at least
-once a second and at shutdown. Passwords are never written.
+once a second and at shutdown. Bind passwords are never written, and neither is the text
+of an MT from a secret source or of its receipt (`redact.py`): `"text": null, "hidden": true`.
+The file is created with mode 0600 (an existing one is narrowed to it).
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO
+
+import structlog
 
 from smpp import Bind, BindResp, MessageIdResp, ShortMessage, command_name, status_name, user_data
 
@@ -19,11 +23,31 @@ from .store import iso
 
 __all__ = ["Recorder", "describe"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
+
+ESM_RECEIPT = 0x04
 
 
-def describe(body: object) -> dict[str, object]:
-    """The key fields of a decoded body, JSON-ready."""
+def _hidden(body: ShortMessage, secret_sources: Collection[str]) -> bool:
+    if body.source_addr in secret_sources:
+        return True
+    return body.esm_class & 0x3C == ESM_RECEIPT and body.destination_addr in secret_sources
+
+
+def describe(body: object, secret_sources: Collection[str] = ()) -> dict[str, object]:
+    """The key fields of a decoded body, JSON-ready (no text of a secret source's MT)."""
+    if isinstance(body, ShortMessage) and _hidden(body, secret_sources):
+        return {
+            "source": body.source_addr,
+            "destination": body.destination_addr,
+            "esm_class": body.esm_class,
+            "data_coding": body.data_coding,
+            "registered_delivery": body.registered_delivery,
+            "sm_length": len(body.short_message),
+            "text": None,
+            "hidden": True,
+            **({"tlvs": {f"0x{tag:04x}": f"({len(v)} octets)" for tag, v in body.tlvs}} if body.tlvs else {}),
+        }
     if isinstance(body, ShortMessage):
         payload, concat = user_data(body)
         fields: dict[str, object] = {
@@ -58,11 +82,25 @@ def describe(body: object) -> dict[str, object]:
     return {}
 
 
+def _open_private(path: Path) -> IO[str]:
+    """Open for appending, readable by the owner alone (mode 0600, also if it existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        return os.fdopen(fd, "a", encoding="utf-8", buffering=1 << 16)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 class Recorder:
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: str | Path, clock: Callable[[], float] = time.time, secret_sources: Collection[str] = ()
+    ) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._file: IO[str] | None = self.path.open("a", encoding="utf-8", buffering=1 << 16)
+        self._secret_sources = frozenset(secret_sources)
+        self._file: IO[str] | None = _open_private(self.path)
         self.written = 0
 
     def observer(self, session: int) -> Callable[[str, int, int, int, object], None]:
@@ -84,19 +122,19 @@ class Recorder:
                 "command": command_name(command_id),
                 "sequence": seq,
                 "status": status_name(status),
-                **describe(body),
+                **describe(body, self._secret_sources),
             }
             self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
             self.written += 1
         except (OSError, ValueError) as err:  # a full disk must not stop the SMSC
-            log.error("record_failed path=%s error=%s", self.path, err)
+            log.error("record_failed", path=str(self.path), error=str(err))
 
     def flush(self) -> None:
         if self._file is not None:
             try:
                 self._file.flush()
             except OSError as err:
-                log.error("record_flush_failed path=%s error=%s", self.path, err)
+                log.error("record_flush_failed", path=str(self.path), error=str(err))
 
     def close(self) -> None:
         if self._file is not None:

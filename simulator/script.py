@@ -10,6 +10,10 @@
 After each `>`, the `<` lines that follow it must all be matched, in any order and each by
 a distinct MT, within the timeout, before the next `>` is sent. A `<!` fails if an MT to TO
 from FROM arrives (after that `>`) that no `<` line of the same step accounts for.
+
+`run_script` drives anything with `inject_mo` and `mts` (the HTTP client of `smsc-sim play`,
+or the simulator itself for the testers' page) and reports each step as data: what was
+sent, each expectation with the MT that met it or what came instead, every MT that arrived.
 """
 
 from __future__ import annotations
@@ -20,10 +24,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-from .client import JSON, Client, mt_line
+__all__ = [
+    "Driver",
+    "Expect",
+    "Outcome",
+    "Script",
+    "ScriptError",
+    "ScriptReport",
+    "Seen",
+    "Step",
+    "StepReport",
+    "load_script",
+    "parse_script",
+    "run_script",
+]
 
-__all__ = ["Expect", "Script", "ScriptError", "Step", "parse_script", "run_script"]
+JSON = dict[str, Any]
 
 
 class ScriptError(ValueError):
@@ -136,61 +154,140 @@ def _match(expects: list[Expect], mts: list[JSON]) -> dict[int, int]:
     return {i: j for j, i in owner.items()}
 
 
-async def _run_step(client: Client, step: Step, within: float, quiet: float, out: Callable[[str], None]) -> bool:
-    mo = await client.inject_mo(step.source, step.destination, step.text)
+class Driver(Protocol):
+    """What a script needs of the simulator."""
+
+    async def inject_mo(self, source: str, destination: str, text: str) -> JSON:
+        """Inject an MO; the answer has the MT `cursor` from before it."""
+        ...
+
+    async def mts(self, cursor: int, *, wait: float) -> JSON:
+        """`{"mts": [...], "cursor": next}`: MTs from `cursor` on, waiting up to `wait` s for one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """An MT that arrived during a step."""
+
+    to: str
+    source: str
+    text: str
+
+    @classmethod
+    def of(cls, mt: JSON) -> Seen:
+        return cls(str(mt["destination"]), str(mt["source"]), str(mt["text"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One expectation of a step: met or not, and by what."""
+
+    line: int
+    expect: str  # as written: "< TO FROM REGEX" or "<! TO FROM"
+    negative: bool  # a "<!" line
+    ok: bool
+    got: Seen | None = None  # the MT that met a "<"
+    unwanted: tuple[Seen, ...] = ()  # the MTs that broke a "<!"
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    line: int
+    source: str = ""
+    destination: str = ""
+    text: str = ""
+    wait: float | None = None
+    within: float = 0.0
+    outcomes: tuple[Outcome, ...] = ()
+    arrived: tuple[Seen, ...] = ()
+    ok: bool = True
+
+    @property
+    def unclaimed(self) -> tuple[Seen, ...]:
+        """The MTs that arrived and met no expectation."""
+        left = list(self.arrived)
+        for outcome in self.outcomes:
+            if outcome.got is not None and outcome.got in left:
+                left.remove(outcome.got)
+        return tuple(left)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptReport:
+    name: str
+    steps: tuple[StepReport, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for step in self.steps if not step.ok)
+
+    @property
+    def total(self) -> int:
+        return sum(1 for step in self.steps if step.wait is None)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+async def _run_step(driver: Driver, step: Step, within: float, quiet: float) -> StepReport:
+    mo = await driver.inject_mo(step.source, step.destination, step.text)
     cursor = int(mo["cursor"])
     positive = [e for e in step.expects if e.pattern is not None]
     negative = [e for e in step.expects if e.pattern is None]
-    out(f"line {step.line:<4} > {step.source} {step.destination} {step.text!r}")
     mts: list[JSON] = []
     deadline = time.monotonic() + within
     while len(_match(positive, mts)) < len(positive):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        data = await client.mts(cursor, wait=remaining)
+        data = await driver.mts(cursor, wait=remaining)
         cursor, mts = int(data["cursor"]), mts + data["mts"]
     if negative:
         quiet_end = time.monotonic() + quiet
         while (remaining := quiet_end - time.monotonic()) > 0:
-            data = await client.mts(cursor, wait=remaining)
+            data = await driver.mts(cursor, wait=remaining)
             cursor, mts = int(data["cursor"]), mts + data["mts"]
     matched = _match(positive, mts)
     used = set(matched.values())
-    ok = True
+    outcomes: dict[int, Outcome] = {}
     for i, expect in enumerate(positive):
-        if i in matched:
-            out(f"line {expect.line:<4}   OK      {expect.describe()}")
-        else:
-            ok = False
-            out(f"line {expect.line:<4}   FAILED  {expect.describe()}  (no such MT in {within:g} s)")
+        got = Seen.of(mts[matched[i]]) if i in matched else None
+        outcomes[expect.line] = Outcome(expect.line, expect.describe(), False, got is not None, got)
     for expect in negative:
-        extra = [mt for j, mt in enumerate(mts) if j not in used and expect.accepts(mt)]
-        if extra:
-            ok = False
-            out(f"line {expect.line:<4}   FAILED  {expect.describe()}  (an MT came)")
-        else:
-            out(f"line {expect.line:<4}   OK      {expect.describe()}")
-    if not ok:
-        out("           MTs that arrived (to, from, text):" if mts else "           no MT arrived")
-        for mt in mts:
-            out(f"             {mt_line(mt)}")
-    return ok
+        unwanted = tuple(Seen.of(mt) for j, mt in enumerate(mts) if j not in used and expect.accepts(mt))
+        outcomes[expect.line] = Outcome(expect.line, expect.describe(), True, not unwanted, unwanted=unwanted)
+    ordered = tuple(outcomes[line] for line in sorted(outcomes))
+    return StepReport(
+        step.line,
+        step.source,
+        step.destination,
+        step.text,
+        within=within,
+        outcomes=ordered,
+        arrived=tuple(Seen.of(mt) for mt in mts),
+        ok=all(o.ok for o in ordered),
+    )
 
 
 async def run_script(
-    client: Client, script: Script, *, within: float, quiet: float, out: Callable[[str], None]
-) -> bool:
-    """Run every step; True if every expectation was met. Reports through `out`."""
-    out(f"{script.name}")
-    failed = 0
+    driver: Driver,
+    script: Script,
+    *,
+    within: float,
+    quiet: float,
+    on_step: Callable[[StepReport], None] | None = None,
+) -> ScriptReport:
+    """Run every step in order; each step's report goes to `on_step` as soon as it is known."""
+    reports: list[StepReport] = []
     for step in script.steps:
         if step.wait is not None:
-            out(f"line {step.line:<4} wait {step.wait:g} s")
             await asyncio.sleep(step.wait)
-        elif not await _run_step(client, step, within, quiet, out):
-            failed += 1
-    steps = sum(1 for s in script.steps if s.wait is None)
-    verdict = "PASSED" if not failed else f"FAILED ({failed} of {steps} steps)"
-    out(f"{script.name}: {verdict}")
-    return failed == 0
+            report = StepReport(step.line, wait=step.wait)
+        else:
+            report = await _run_step(driver, step, within, quiet)
+        reports.append(report)
+        if on_step is not None:
+            on_step(report)
+    return ScriptReport(script.name, tuple(reports))

@@ -1,29 +1,40 @@
 """The asyncio server: a thin protocol feeding the sans-IO core, the control API, timers.
 
-Lifecycle in named phases (cf. uvicorn/server.py): `startup` (listen on SMPP and HTTP),
-`main_loop` (until the stop event is set, e.g. by a signal handler), `shutdown` (unbind
-the ESMEs, close connections, flush the recording).
+Lifecycle in named phases (cf. uvicorn/server.py): `startup` (listen on SMPP at `host` and
+on HTTP at `http_host`), `main_loop` (until the stop event is set, e.g. by a signal
+handler), `shutdown` (end the live feeds, unbind the ESMEs, close connections, flush the
+recording). At most `max_connections` SMPP connections are open at once: one more is
+closed as soon as it is accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 import time
 from collections.abc import AsyncIterator
+from datetime import date
+from typing import TYPE_CHECKING
 
+import structlog
 from aiohttp import web
 
 from .config import SimulatorConfig
 from .control import make_app
+from .feed import Feed, MtWaiter
+from .phonebook import Entry, PhonebookError, load_phonebook
 from .recorder import Recorder
+from .redact import Redactor
 from .smsc import Smsc
+
+if TYPE_CHECKING:
+    from .guard import Guard
+    from .script_runs import ScriptRunner
 
 __all__ = ["Simulator", "run_server"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 TICK = 0.02  # seconds between timer runs
 RECORD_FLUSH = 1.0  # the recording reaches the disk at least this often
@@ -39,30 +50,41 @@ class SmppProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         peer = transport.get_extra_info("peername") or ("?", 0)
+        limit = self._sim.config.max_connections
+        if len(self._sim.transports) >= limit:
+            self._sim.core.counters["connections_refused"] += 1
+            log.warning("smpp_connection_refused", peer=f"{peer[0]}:{peer[1]}", max_connections=limit)
+            transport.abort()
+            return
         self._bind_id = self._sim.core.open_session(f"{peer[0]}:{peer[1]}", time.time())
         self._sim.transports[self._bind_id] = transport
 
     def data_received(self, data: bytes) -> None:
+        if not self._bind_id:
+            return
         try:
             self._sim.core.receive(self._bind_id, data, time.time())
         except Exception:  # a bug costs this connection, never the server
-            log.exception("receive_failed bind=%s", self._bind_id)
+            log.exception("receive_failed", bind=self._bind_id)
             transport = self._sim.transports.get(self._bind_id)
             if transport is not None:
                 transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self._bind_id:
+            return
         self._sim.transports.pop(self._bind_id, None)
         if not self._sim.transports:
             self._sim.all_closed.set()
         try:
             self._sim.core.connection_lost(self._bind_id, time.time())
         except Exception:
-            log.exception("connection_lost_failed bind=%s", self._bind_id)
+            log.exception("connection_lost_failed", bind=self._bind_id)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
-    sock = socket.create_server((host, port), reuse_port=False)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host.strip("[]"), port), family=family, reuse_port=False)
     sock.setblocking(False)
     return sock
 
@@ -70,10 +92,21 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 class Simulator:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
-        self.recorder = Recorder(config.record_file) if config.record_file else None
+        self.redactor = Redactor.of(config.secret_sources, config.secret_pattern)
+        self.recorder = (
+            Recorder(config.record_file, secret_sources=config.secret_sources) if config.record_file else None
+        )
         observers = self.recorder.observer if self.recorder is not None else None
         self.core = Smsc(config, time.time(), observers)
         self.core.on_output = self._schedule_flush
+        self.waiter = MtWaiter()
+        self.feed = Feed()
+        self.core.store.listeners.append(self.waiter.notify)
+        self.core.store.watchers.append(self.feed.publish)
+        self.phonebook: list[Entry] = []
+        self.phonebook_error: str | None = None
+        self.guard: Guard | None = None  # set by the control app
+        self.script_runner: ScriptRunner | None = None  # set by the control app
         self.transports: dict[int, asyncio.Transport] = {}
         self.all_closed = asyncio.Event()
         self.smpp_port = 0
@@ -85,8 +118,13 @@ class Simulator:
 
     async def startup(self) -> None:
         loop = asyncio.get_running_loop()
+        self._load_phonebook()
         smpp_sock = _listening_socket(self.config.host, self.config.port)
-        http_sock = _listening_socket(self.config.host, self.config.http_port)
+        try:
+            http_sock = _listening_socket(self.config.http_host, self.config.http_port)
+        except OSError:
+            smpp_sock.close()
+            raise
         self.smpp_port = smpp_sock.getsockname()[1]
         self.http_port = http_sock.getsockname()[1]
         self._smpp_server = await loop.create_server(lambda: SmppProtocol(self), sock=smpp_sock)
@@ -95,18 +133,29 @@ class Simulator:
         await web.SockSite(self._runner, http_sock).start()
         self._ticker = asyncio.create_task(self._tick_forever())
         log.info(
-            "listening smpp=%s:%s http=%s:%s record=%s",
-            self.config.host,
-            self.smpp_port,
-            self.config.host,
-            self.http_port,
-            self.config.record_file or "(off)",
+            "listening",
+            smpp=f"{self.config.host}:{self.smpp_port}",
+            http=f"{self.config.http_host}:{self.http_port}",
+            record=self.config.record_file or "(off)",
+            token="required" if self.config.token else "none",
         )
+
+    def _load_phonebook(self) -> None:
+        if not self.config.phonebook:
+            return
+        try:
+            self.phonebook = load_phonebook(self.config.phonebook, date.today())
+        except PhonebookError as err:
+            self.phonebook_error = str(err)
+            log.warning("phonebook_unreadable", error=str(err))
 
     async def main_loop(self, stop: asyncio.Event) -> None:
         await stop.wait()
 
     async def shutdown(self) -> None:
+        self.feed.close()
+        if self.script_runner is not None:
+            await self.script_runner.cancel()
         if self._smpp_server is not None:
             self._smpp_server.close()
         self.core.unbind_all(time.time())
@@ -146,7 +195,7 @@ class Simulator:
             elif action == "close":
                 transport.close()
             elif transport.get_write_buffer_size() > limit:
-                log.warning("slow_reader_aborted bind=%s", bind_id)
+                log.warning("slow_reader_aborted", bind=bind_id)
                 transport.abort()
 
     async def _tick_forever(self) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import heapq
 import hmac
 import itertools
-import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import cast
+
+import structlog
 
 from smpp import (
     CAN_RECEIVE,
@@ -44,7 +45,7 @@ from .store import MoRecord, Store, iso
 
 __all__ = ["Bind", "Smsc"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True, eq=False)
@@ -106,6 +107,7 @@ class Smsc:
             self.rules,
             Reassembler[MtPart](config.concat_timeout),
             self.counters,
+            frozenset(config.secret_sources),
         )
         self.load: LoadRun | None = None
         self._load_timer = False
@@ -207,6 +209,17 @@ class Smsc:
             self._dispatch(now)
         return mo
 
+    def redeliver(self, mo_id: str, now: float) -> MoRecord | None:
+        """Fault: deliver an MO once more, as an SMSC does when it missed the response (None: unknown id)."""
+        mo = self.store.get_mo(mo_id)
+        if mo is None:
+            return None
+        for job in self.mos.again(mo):
+            self.router.enqueue(job)
+        self.counters["mos_redelivered_on_demand"] += 1
+        self._dispatch(now)
+        return mo
+
     def start_load(
         self, messages: list[tuple[str, str, str]], window: int, now: float, rate: float | None = None
     ) -> None:
@@ -261,14 +274,14 @@ class Smsc:
             elif isinstance(event, EsmeBound):
                 bind.bound_at = now
                 self.counters["binds"] += 1
-                log.info("bound id=%s mode=%s peer=%s", bind.id, event.mode.value, bind.peer)
+                log.info("smpp_bound", bind=bind.id, mode=event.mode.value, peer=bind.peer)
                 if event.mode in CAN_RECEIVE:
                     self.router.add_receiver(bind.id, bind.session)
             elif isinstance(event, UnbindComplete):
                 self.router.remove_receiver(bind.id)
             elif isinstance(event, SessionClosed):
                 self.router.remove_receiver(bind.id)
-                log.info("closed id=%s peer=%s reason=%s", bind.id, bind.peer, event.reason)
+                log.info("smpp_closed", bind=bind.id, peer=bind.peer, reason=event.reason)
                 for ref in reversed(event.undelivered):
                     job = cast(DeliverJob, ref)
                     self._settle(job, self.router.lost(job), now)
@@ -287,6 +300,7 @@ class Smsc:
                 job.mo.attempts += 1
                 if job.mo.state == "queued":
                     job.mo.state = "sent"
+                self.store.touch(job.mo)
             self._mark(bind.id)
 
     def _settle(self, job: DeliverJob, outcome: str, now: float) -> None:
@@ -303,8 +317,9 @@ class Smsc:
             mo.state, mo.delivered_at = "delivered", now
         else:
             mo.state = "failed"
-            log.warning("mo_failed id=%s after %s attempts", mo.id, mo.attempts)
+            log.warning("mo_failed", mo_id=mo.id, attempts=mo.attempts)
         self.counters[f"mos_{mo.state}"] += 1
+        self.store.touch(mo)
         if self.load is not None and mo.load is not None:
             self.load.settled(cast(LoadEntry, mo.load), now, mo.state == "delivered")
             self._feed_load(now)

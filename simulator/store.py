@@ -1,17 +1,19 @@
 """Recorded traffic: MOs injected, MTs received (reassembled), receipts sent.
 
 In memory and bounded (`limit` MOs and `limit` MTs, oldest evicted first). MTs carry a
-cursor (0, 1, 2, …) so readers can ask for "everything after what I saw".
+cursor (0, 1, 2, …) so readers can ask for "everything after what I saw". `watchers` hear
+of every record added or changed (an MO's state, an MT's receipts): the live feed.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-__all__ = ["MoRecord", "MtRecord", "Store", "iso"]
+__all__ = ["MoRecord", "MtRecord", "Record", "Store", "iso"]
 
 
 def iso(t: float | None) -> str | None:
@@ -31,6 +33,7 @@ class MoRecord:
     split: str
     part_ids: list[str]
     injected_at: float
+    ref: int = 0  # the concatenation reference of its parts (a redelivery reuses it)
     state: str = "queued"  # queued → sent → delivered | failed
     acked_parts: int = 0
     attempts: int = 0  # deliver_sm sent for it, redeliveries included
@@ -104,6 +107,7 @@ class Store:
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
         self.listeners: list[Callable[[MtRecord], None]] = []
+        self.watchers: list[Callable[[Record], None]] = []
         self._mos: deque[MoRecord] = deque()
         self._mo_by_id: dict[str, MoRecord] = {}
         self._mts: deque[MtRecord] = deque()
@@ -126,6 +130,12 @@ class Store:
             old.evicted = True
             self._mo_by_id.pop(old.id, None)
             self._prune(old.source, old.destination)
+        self.touch(mo)
+
+    def touch(self, record: Record) -> None:
+        """Tell the watchers that `record` was added or changed."""
+        for watcher in self.watchers:
+            watcher(record)
 
     def get_mo(self, mo_id: str) -> MoRecord | None:
         return self._mo_by_id.get(mo_id)
@@ -148,12 +158,14 @@ class Store:
             self._prune(old.source, old.destination)
         for listener in self.listeners:
             listener(mt)
+        self.touch(mt)
 
     def note_receipt(self, message_id: str, stat: str) -> None:
         """Remember that a receipt was sent for one part of an MT."""
         mt = self._mt_by_message_id.get(message_id)
         if mt is not None:
             mt.receipts[message_id] = stat
+            self.touch(mt)
             return
         self._early_receipts[message_id] = stat
         if len(self._early_receipts) > self.limit:
@@ -179,6 +191,12 @@ class Store:
             return found, found[-1].cursor + 1
         return found, self._next_cursor
 
+    def everything(self) -> list[Record]:
+        """Every MO and MT kept, oldest first."""
+        mos: Iterable[Record] = self._mos
+        mts: Iterable[Record] = self._mts
+        return list(heapq.merge(mos, mts, key=_when))
+
     def traffic(self, number: str) -> list[Record]:
         """MOs and MTs from or to `number`, oldest first."""
         return [r for r in self._by_number.get(number, ()) if not r.evicted]
@@ -194,3 +212,7 @@ class Store:
                 records.popleft()
             if records is not None and not records:
                 del self._by_number[number]
+
+
+def _when(record: Record) -> float:
+    return record.injected_at if isinstance(record, MoRecord) else record.submitted_at

@@ -121,12 +121,22 @@ def run(ctx: click.Context) -> None:
 
 
 @main.command("demo")
+@click.option("--reset", is_flag=True, help="Delete the demo's SQLite database first: start from fresh demo data.")
 @click.pass_context
-def demo(ctx: click.Context) -> None:
-    """A first look: start the SMSC simulator and the gateway together, with demo subscribers."""
-    from .cli_run import demo_command
+def demo(ctx: click.Context, reset: bool) -> None:
+    """A first look: start the SMSC simulator and the gateway together, with demo subscribers.
 
-    demo_command(_config(ctx), ctx.find_root().obj["config_path"])
+    The testers' page is on the simulator's HTTP port. A port already in use stops the
+    demo before anything starts; Ctrl-C ends the gateway and the simulator.
+    """
+    from .cli_run import demo_command
+    from .demo import DemoError
+
+    try:
+        demo_command(_config(ctx), ctx.find_root().obj["config_path"], reset=reset)
+    except DemoError as exc:
+        click.echo(f"smsgw demo: {exc}", err=True)
+        ctx.exit(2)
 
 
 # --- db ---------------------------------------------------------------------------

@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from importlib import resources
-from pathlib import Path
 
 import click
 
@@ -45,64 +37,10 @@ def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
     asyncio.run(main())
 
 
-def _wait_for_simulator(url: str, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise click.ClickException(f"the simulator exited with status {process.returncode} (see its output above)")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        time.sleep(0.2)
-    raise click.ClickException(f"the simulator did not answer at {url} within {timeout:.0f} s")
+def demo_command(config: Config, config_path: str, *, reset: bool = False) -> None:
+    """Start smsc-sim, load the demo subscribers, and run the gateway against the simulator (``demo.py``)."""
+    from .demo import run_demo
 
-
-def demo_command(config: Config, config_path: str) -> None:
-    """Start smsc-sim, load the demo subscribers, and run the gateway against the simulator."""
-    from .importer import read_subscribers_file
-    from .subscriber_import import import_subscribers
-
-    sim = config.simulator
-    host, http_port = sim.get("host", "127.0.0.1"), sim.get("http_port", 8775)
     if not str(config.database.url).startswith("sqlite"):
         click.echo("smsgw demo: note: using the configured database, not the embedded one", err=True)
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--config", config_path, "serve"],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        _wait_for_simulator(f"http://{host}:{http_port}/api/health", simulator)
-        from .bootstrap import build
-
-        data = resources.files("smsgw.data").joinpath("demo_subscribers.csv").read_bytes()
-        report = read_subscribers_file(data)
-
-        async def load() -> int:
-            app = await build(config)
-            try:
-                return await import_subscribers(app, report.subscribers)
-            finally:
-                await app.close()
-
-        count = asyncio.run(load())
-        here = Path.cwd()
-        sim_cmd = ".venv/bin/smsc-sim" if (here / ".venv" / "bin" / "smsc-sim").exists() else "smsc-sim"
-        banner = (
-            f"\nsmsgw demo: the SMSC simulator listens on {sim.get('host', '127.0.0.1')}:{sim.get('port', 2775)} "
-            f"(control API on port {http_port}); {count} demo subscribers loaded.\n"
-            "Play a subscriber from another terminal in this folder:\n"
-            f"  {sim_cmd} send 37120000001 1643 'V 29000001 5'\n"
-            f"  {sim_cmd} send 37120000002 1643 'M 29000002 4.13'   then   {sim_cmd} send 37120000002 1643 JA\n"
-            f"  {sim_cmd} send 37120000001 1643 HELP\n"
-            f"  {sim_cmd} send 37120000002 1640 P\n"
-            f"  {sim_cmd} play simulator/scripts/sos_one_off.txt      (scripted conversations)\n"
-            "Ctrl-C stops the gateway and the simulator.\n"
-        )
-        run_gateway(config, before_serving=banner)
-    finally:
-        simulator.terminate()
-        try:
-            simulator.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            simulator.kill()
+    run_demo(config, config_path, reset=reset, banner=lambda text: click.echo(text, err=True))

@@ -44,7 +44,7 @@ class SmppLink:
         self._clock = clock
         self._transport: AiosmpplibTransport | None = None
         self._flush_scheduled = False
-        self.room: Callable[[], Awaitable[None]] = _always  # back-pressure: the reader waits on it
+        self.room: Callable[[], Awaitable[object]] = _always  # back-pressure: the reader waits on it
 
     def now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()

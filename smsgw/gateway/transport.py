@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import structlog
@@ -82,7 +82,8 @@ class LinkOwner(Protocol):
 
     def connected(self, transport: AiosmpplibTransport) -> None: ...
     def received(self, data: bytes) -> bool: ...  # False: the session wants the connection closed
-    async def room(self) -> None: ...  # returns when the gateway takes more MOs (back-pressure)
+    @property
+    def room(self) -> Callable[[], Awaitable[object]]: ...  # returns when the gateway takes more MOs
     def tick(self) -> float: ...  # seconds until the next tick is due
     def disconnected(self, reason: str) -> None: ...
 

@@ -72,7 +72,15 @@ class Stack:
         self.database_url = database_url or f"sqlite+aiosqlite:///{self.db_path}"
         self.config = folder / "config.toml"
         smpp_extra = {"enquire_link_interval": 5.0, "submit_timeout": 3.0, **(smpp or {})}
-        sim_extra = {"record_file": "", "mo_redelivery_timeout": 3.0, "mo_retry_delay": 1.0, **(simulator or {})}
+        # secret_sources = []: these tests read a temporary password from the SMS the simulator got,
+        # to prove it works (a tester's simulator masks it: docs/simulator.md).
+        sim_extra = {
+            "record_file": "",
+            "mo_redelivery_timeout": 3.0,
+            "mo_retry_delay": 1.0,
+            "secret_sources": [],
+            **(simulator or {}),
+        }
         self.config.write_text(
             "[smpp]\n"
             f'host = "127.0.0.1"\nport = {self.smpp_port}\nsystem_id = "smsgw"\npassword = "demo1234"\n'
@@ -369,6 +377,8 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
     return str(value)
 
 

@@ -24,6 +24,7 @@ import pytest
 import smpplib.client
 import smpplib.consts
 import smpplib.smpp
+import structlog
 
 from simulator.config import SimulatorConfig, parse_config
 from simulator.server import Simulator, run_server
@@ -42,6 +43,19 @@ TEST_SETTINGS: dict[str, Any] = {
     "bind_timeout": 5.0,
     "idle_timeout": 10.0,
 }
+
+
+@pytest.fixture(autouse=True)
+def _simulator_logs_through_the_stdlib() -> Iterator[None]:
+    """The simulator's structlog events go to the stdlib, where pytest captures them per test."""
+    structlog.configure(
+        processors=[structlog.processors.KeyValueRenderer(key_order=["event"])],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    yield
+    structlog.reset_defaults()
 
 
 def make_config(**overrides: Any) -> SimulatorConfig:
@@ -229,7 +243,8 @@ class RunningSim:
         return asyncio.run_coroutine_threadsafe(go(), self._loop).result(10)
 
     def close(self) -> None:
-        if self._loop is not None and self._stop is not None:
+        """Stop the server (again: a no-op)."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
 

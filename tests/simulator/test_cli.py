@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -63,6 +64,23 @@ def test_send_without_receiver_says_the_mo_is_queued(sim: RunningSim, tmp_path: 
     code, out, err = run(sim.write_config(tmp_path / "c.toml"), "send", "371", "1643", "HELP", "--wait", "0.2")
     assert (code, out) == (1, "")
     assert err == ("smsc-sim: no reply from 1643 within 0.2 s (no receiver is bound: the MO is queued)\n")
+
+
+def test_send_says_when_the_gateway_acknowledged_but_did_not_reply(sim: RunningSim, tmp_path: Path) -> None:
+    gateway = FakeGateway(sim.smpp_port, lambda s, d, t: [])  # acknowledges every MO, answers none
+    code, out, err = run(sim.write_config(tmp_path / "c.toml"), "send", "37127777777", "1640", "P", "--wait", "1")
+    gateway.close()
+    assert (code, out) == (4, "")
+    assert err == (
+        "smsc-sim: the MO was delivered and acknowledged by the gateway, but no reply came from 1640 within 1 s\n"
+    )
+    assert gateway.seen == [("37127777777", "1640", "P")]
+
+
+def test_send_help_documents_its_exit_statuses() -> None:
+    result = CliRunner().invoke(cli, ["send", "--help"])
+    assert "4  no reply, although the gateway acknowledged the MO" in result.stdout
+    assert "1  no reply, and the MO did not reach the gateway" in result.stdout
 
 
 def test_unreachable_simulator_is_one_line(tmp_path: Path) -> None:
@@ -133,10 +151,11 @@ def test_serve_and_send_as_processes(tmp_path: Path) -> None:
     )
     try:
         assert server.stderr is not None
-        line = server.stderr.readline()
-        ports = re.search(r"smpp=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+)", line)
-        assert ports, line
-        smpp_port, http_port = int(ports.group(1)), int(ports.group(2))
+        line = json.loads(server.stderr.readline())  # structlog, JSON lines: stderr is not a terminal
+        assert (line["event"], line["level"], line["logger"]) == ("listening", "info", "simulator.server")
+        assert "timestamp" in line and line["token"] == "none" and line["record"] == "(off)"
+        smpp_port = int(line["smpp"].removeprefix("127.0.0.1:"))
+        http_port = int(line["http"].removeprefix("127.0.0.1:"))
         gateway_client = Esme(smpp_port)
         assert gateway_client.bind(password="s3cret").status == 0  # from the environment
         gateway_client.close()

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -113,23 +114,47 @@ def test_example_scripts_pass_against_a_fake_gateway(sim: RunningSim, tmp_path: 
     assert result.output.count(": PASSED") == len(SCRIPTS)
 
 
-def test_failed_play_reports_what_arrived(sim: RunningSim, tmp_path: Path) -> None:
+BAD_SCRIPT = (
+    "> 37120000001 1643 HELP\n< 37120000001 1643 ^echo: HELP$\n"
+    "< 37120000001 1643 nope\n<! 37120000001 1640\n"
+    "> 37120000002 1643 S\n< 37120000002 1643 echo\n<! 37120000002 1643\n"
+)
+
+
+def _play_bad_script(sim: RunningSim, tmp_path: Path, *extra: str) -> tuple[int, str]:
     gateway = FakeGateway(sim.smpp_port, lambda s, d, t: [(s, d, f"echo: {t}"), (s, d, "2nd")])
     script = tmp_path / "bad.txt"
-    script.write_text(
-        "> 37120000001 1643 HELP\n< 37120000001 1643 ^echo: HELP$\n"
-        "< 37120000001 1643 nope\n<! 37120000001 1640\n"
-        "> 37120000002 1643 S\n< 37120000002 1643 echo\n<! 37120000002 1643\n"
-    )
+    script.write_text(BAD_SCRIPT)
     config = sim.write_config(tmp_path / "c.toml")
-    runner: Callable[..., object] = CliRunner().invoke
-    result = runner(cli, ["--config", str(config), "play", "--timeout", "1", "--quiet", "0.3", str(script)])
+    runner: Callable[..., Any] = CliRunner().invoke
+    result = runner(cli, ["--config", str(config), "play", "--timeout", "1", "--silence", "0.3", *extra, str(script)])
     gateway.close()
-    out = result.output  # type: ignore[attr-defined]
-    assert result.exit_code == 1, out  # type: ignore[attr-defined]
+    return result.exit_code, result.output
+
+
+def test_play_prints_every_text_and_expected_against_got(sim: RunningSim, tmp_path: Path) -> None:
+    code, out = _play_bad_script(sim, tmp_path)
+    assert code == 1, out
+    lines = out.splitlines()
+    step1 = lines.index("line 2      OK      < 37120000001 1643 ^echo: HELP$")
+    assert lines[step1 - 1] == "line 1    > 37120000001 1643 'HELP'"
+    assert lines[step1 + 1].split() == ["got", "37120000001", "←", "1643", "echo:", "HELP"]
+    assert lines[step1 + 2] == "line 3      FAILED  < 37120000001 1643 nope"
+    assert lines[step1 + 3].split() == "expected an MT to 37120000001 from 1643 matching /nope/ within 1 s".split()
+    assert lines[step1 + 4].split() == ["got", "37120000001", "←", "1643", "2nd"]  # what came instead
+    negative = lines.index("line 7      FAILED  <! 37120000002 1643")
+    assert lines[negative + 1].split() == "expected no further MT to 37120000002 from 1643".split()
+    assert lines[negative + 2].split() == ["got", "37120000002", "←", "1643", "2nd"]
+    assert lines[-1] == "bad.txt: FAILED (2 of 2 steps)"
+
+
+def test_play_brief_keeps_the_terse_account(sim: RunningSim, tmp_path: Path) -> None:
+    code, out = _play_bad_script(sim, tmp_path, "-q")
+    assert code == 1, out
     assert "OK      < 37120000001 1643 ^echo: HELP$" in out
     assert "FAILED  < 37120000001 1643 nope  (no such MT in 1 s)" in out
     assert "OK      <! 37120000001 1640" in out
     assert "FAILED  <! 37120000002 1643  (an MT came)" in out  # the unexpected "2nd"
     assert "37120000001\t1643\techo: HELP" in out
+    assert "got " not in out and "expected " not in out
     assert "bad.txt: FAILED (2 of 2 steps)" in out

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from simulator.config import SimulatorConfig
 from smsgw.config import Config
 
 CONFIG_TOML = Path(__file__).resolve().parents[2] / "config.toml"
@@ -37,3 +38,10 @@ def test_every_gateway_key_is_in_config_toml() -> None:
             if key not in documented.get(table, set()):
                 missing.append(f"[{table}] {key}")
     assert missing == []
+
+
+def test_every_simulator_key_is_in_config_toml() -> None:
+    documented = _documented().get("simulator", set())
+    if "[[simulator.receipts]]" in CONFIG_TOML.read_text(encoding="utf-8"):
+        documented.add("receipts")  # an array of tables, shown with its own header
+    assert [key for key in SimulatorConfig.model_fields if key not in documented] == []

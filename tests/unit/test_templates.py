@@ -29,14 +29,6 @@ from handlers.replies import PROBLEMS_WITH_TEMPLATES
 from handlers.status import handle as status
 from handlers.templates import EXAMPLES, NOT_SMS, TEMPLATES, fits_two_parts, render
 from smpp import choose_coding, septet_count, split_text
-
-
-def encoding_of(text: str) -> str:
-    return "gsm" if choose_coding(text) == 0 else "ucs2"
-
-
-def parts_needed(text: str) -> int:
-    return len(split_text(text))
 from tests.unit.fakes import NOW, SENDER, FakeUnitOfWork, ctx, postpaid
 
 D = Decimal
@@ -53,6 +45,14 @@ TOKENS = [
     "ž😀" * 10,
     "€" * 20,
 ]
+
+
+def encoding_of(text: str) -> str:
+    return "gsm" if choose_coding(text) == 0 else "ucs2"
+
+
+def parts_needed(text: str) -> int:
+    return len(split_text(text))
 
 
 def worst_values(lang: Language) -> dict[str, list[Any]]:

@@ -1,0 +1,7 @@
+"""`python -m smsgw` = `smsgw` (the demo starts its processes this way)."""
+
+from __future__ import annotations
+
+from .cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""The testers' page in a real browser (headless Chromium driven by Selenium)."""
+
+from __future__ import annotations
