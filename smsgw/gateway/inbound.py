@@ -91,6 +91,7 @@ class Inbound:
         confirm_within: float = 0.5,
         linger: float = 30.0,
         on_result: Callable[[MoResult, float], None] | None = None,
+        on_part: Callable[[], None] | None = None,
         claim_for: Callable[[], tuple[str, timedelta] | None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -105,6 +106,7 @@ class Inbound:
         self._confirm_within = confirm_within
         self._linger = linger
         self._on_result = on_result
+        self._on_part = on_part  # a part of a long MO was stored (the smsgw_mo_parts_total metric)
         self._claim_for = claim_for
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
@@ -216,7 +218,10 @@ class Inbound:
             if len(self._never_confirm) > _NEVER_CONFIRM_KEPT:
                 del self._never_confirm[next(iter(self._never_confirm))]
         result = MoResult(done.mo_id, done.outcome, done.command, source=done.source, redelivery=True)
-        bind_mo(done.mo_id)
+        if isinstance(pdu, smpp.DeliverSm):
+            bind_mo(done.mo_id, short_code=pdu.destination_addr, sender=pdu.source_addr)
+        else:
+            bind_mo(done.mo_id)
         if self._on_result is not None:
             self._on_result(result, time.perf_counter() - started)
         self._respond(link, header.sequence, smpp.ESME_ROK, result, read_at, original)
@@ -316,7 +321,8 @@ class Inbound:
     async def _mo(self, pdu: smpp.DeliverSm, started: float) -> MoResult | None:
         now = self._clock()
         mo_id = new_mo_id()
-        bind_mo(mo_id)  # this task's context: every line about this MO carries its id
+        # this task's context: every line about this MO carries its id, short code and (masked) sender
+        bind_mo(mo_id, short_code=pdu.destination_addr, sender=pdu.source_addr)
         concat = pdu.concat
         # No database text column takes NUL (PostgreSQL refuses it): it becomes U+FFFD, copies alike.
         text = pdu.text.replace("\0", "\ufffd") if "\0" in pdu.text else pdu.text
@@ -333,6 +339,8 @@ class Inbound:
                 now,
             )
             result = await self._service.handle_mo_part(part, mo_id=mo_id, claim_for=self._claim_for())
+            if self._on_part is not None:
+                self._on_part()
             if result is None:
                 log.debug("mo_part_stored", part=concat.sequence, total=concat.total)
                 return None

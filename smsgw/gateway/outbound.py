@@ -34,7 +34,7 @@ import structlog
 
 from ..db.database import Database
 from ..db.outbox import ClaimedReply, PartAccepted
-from ..logs import log_failure
+from ..logs import log_failure, subscriber_fields
 from ..sealing import Sealer, SealingError
 from ..smpp import pdu as smpp
 from ..sms.encode import Part, encode_for_sms
@@ -395,7 +395,8 @@ class Sender:
             self.stats.expired += 1
         else:
             self.stats.failed += 1
-        log.warning("reply_" + state, outbox_id=reply.id, mo_id=reply.claimed.mo_id, error=error)
+        recipient = subscriber_fields(reply.claimed.destination, "recipient")
+        log.warning("reply_" + state, outbox_id=reply.id, mo_id=reply.claimed.mo_id, error=error, **recipient)
         now = self._now()
         task = asyncio.get_running_loop().create_task(self._db.call("fail", reply.id, state, error, now))
         task.add_done_callback(_log_failure)
