@@ -81,6 +81,7 @@ class Gateway:
             mo_id_tag=smpp.mo_message_id_tag,
             confirm_within=smpp.confirm_within,
             on_result=self._mo_done,
+            on_part=lambda: self._event("mo_part", 1),
             claim_for=self.sender.claim_for,
         )
         self.acks.on_settled = self.inbound.settled

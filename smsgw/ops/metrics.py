@@ -4,13 +4,28 @@ What they are and what to alert on is in docs/operations.md. Counters and
 histograms are updated as things happen; the gauges that need the database
 (outbox depth, pending confirmations) are refreshed by ``refresh`` every few
 seconds, never on the scrape itself.
+
+Labels take only values from small fixed sets: ``short_code`` is one of the
+configured short codes or ``other`` (an MO sent to a phone number must not become
+a series of its own, nor put the number in the metrics).
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["Metrics"]
+from grammar import PASSWORD_SHORT_CODE, SOS_SHORT_CODE
+
+__all__ = ["SHORT_CODES", "Metrics", "short_code_label"]
+
+#: The short codes the gateway serves: the only values of the ``short_code`` label besides ``other``.
+SHORT_CODES = frozenset({PASSWORD_SHORT_CODE, SOS_SHORT_CODE})
+
+
+def short_code_label(destination: str) -> str:
+    """The ``short_code`` label of an MO sent to *destination*: a configured short code, or ``other``."""
+    code = destination.strip()
+    return code if code in SHORT_CODES else "other"
 
 _LATENCY = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -25,7 +40,7 @@ class Metrics:
             ["short_code", "command", "outcome"],
             registry=r,
         )
-        self.mo_parts = Counter("smsgw_mo_parts", "Parts of long MOs stored", registry=r)
+        self.mo_parts = Counter("smsgw_mo_parts", "Parts of long MOs received and stored", registry=r)
         self.mt = Counter(
             "smsgw_mt", "Replies reaching a state (submitted, failed, expired, delivered…)", ["state"], registry=r
         )

@@ -11,7 +11,7 @@ import structlog
 
 from ..db.database import Database
 from ..db.uow import SqlUnitOfWork
-from .metrics import Metrics
+from .metrics import Metrics, short_code_label
 
 __all__ = ["Observer"]
 
@@ -19,7 +19,13 @@ log = structlog.get_logger("smsgw.ops")
 
 
 class Observer:
-    """Receives the gateway's events (``__call__``) and keeps ``metrics`` current."""
+    """Receives the gateway's events (``__call__``) and keeps ``metrics`` current.
+
+    Events: ``("mo", (MoResult, seconds))`` per MO processed (redeliveries too);
+    ``("mo_part", count)`` per part of a long MO stored; ``("reply_accepted",
+    ClaimedReply)``; ``("bound", binds)``, ``("bind_refused", status name)``,
+    ``("link_lost", None)``, ``("unbound", by)``.
+    """
 
     def __init__(self, metrics: Metrics, *, max_tracked: int = 100_000) -> None:
         self.metrics = metrics
@@ -31,12 +37,14 @@ class Observer:
         m = self.metrics
         if event == "mo":
             result, seconds = value
-            m.mo.labels(result.source or "?", result.command or "none", result.outcome).inc()
+            m.mo.labels(short_code_label(result.source), result.command or "none", result.outcome).inc()
             m.mo_commit.observe(seconds)
             if result.replies and not result.redelivery:
                 self._started[result.mo_id] = time.monotonic() - seconds
                 while len(self._started) > self._max_tracked:
                     self._started.popitem(last=False)
+        elif event == "mo_part":
+            m.mo_parts.inc(value or 1)
         elif event == "reply_accepted":
             m.mt.labels("submitted").inc()
             started = self._started.pop(value.mo_id, None) if value.mo_id else None

@@ -69,3 +69,29 @@ def test_the_grafana_dashboard_uses_only_metrics_that_exist() -> None:
     exported = {family.name + suffix for family in Metrics().registry.collect() for suffix in suffixes[family.type]}
     missing = used - exported
     assert used and not missing, missing
+
+
+def test_the_short_code_label_takes_only_configured_short_codes() -> None:
+    metrics = Metrics()
+    observer = Observer(metrics)
+    for destination in ("1643", "1640", "37129000009", "", "16430"):
+        result = SimpleNamespace(
+            source=destination, command=None, outcome="ignored", replies=(), redelivery=False, mo_id="x"
+        )
+        observer("mo", (result, 0.001))
+    labels = {
+        sample.labels["short_code"]
+        for family in metrics.registry.collect()
+        if family.name == "smsgw_mo"
+        for sample in family.samples
+    }
+    assert labels == {"1640", "1643", "other"}
+    assert "37129000009" not in metrics.render().decode()
+
+
+def test_stored_parts_of_long_mos_are_counted() -> None:
+    metrics = Metrics()
+    observer = Observer(metrics)
+    observer("mo_part", 1)
+    observer("mo_part", 1)
+    assert metrics.registry.get_sample_value("smsgw_mo_parts_total") == 2
