@@ -345,3 +345,27 @@ def mo(ctx: click.Context, source: str, destination: str, text: str) -> None:
     result = _run(ctx, work)
     for reply in result.replies:
         click.echo(f"{reply.to}\t{result.source}\t{_escape(reply.text)}")
+
+
+# --- trace ------------------------------------------------------------------------------
+
+
+@main.command("trace")
+@click.argument("msisdn")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="MOs and replies shown.")
+@click.pass_context
+def trace(ctx: click.Context, msisdn: str, limit: int) -> None:
+    """For support: MSISDN's log key, recent MOs with their outcomes, and replies with their delivery states."""
+    from zoneinfo import ZoneInfo
+
+    from .log_context import log_keys, subscriber_key
+    from .trace import TraceError, read_trace, render
+
+    config = _config(ctx)
+    try:
+        found = asyncio.run(read_trace(config.database.url, msisdn, limit=limit))
+    except TraceError as exc:
+        _fail(str(exc))
+    keys = [subscriber_key(found.number, key) for key in log_keys(config.security)]
+    for line in render(found, keys, ZoneInfo(config.sos.timezone)):
+        click.echo(line)

@@ -27,6 +27,7 @@ def short_code_label(destination: str) -> str:
     code = destination.strip()
     return code if code in SHORT_CODES else "other"
 
+
 _LATENCY = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 

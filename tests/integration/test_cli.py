@@ -244,3 +244,25 @@ def test_config_problems_are_all_listed_and_secrets_never_echoed(tmp_path: Path)
         f"smsgw: {config}: [logging] level: Input should be 'debug', 'info', 'warning' or 'error' (got 'loud')",
     ]
     assert "S3cretPassw0rd" not in proc.stderr + proc.stdout
+
+
+def test_trace_prints_the_log_key_and_the_mos(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from smsgw.log_context import derive_log_key, subscriber_key
+
+    cli("mo", "37120000001", "1643", "V 29000001 5")
+    result = cli("trace", "20000001")
+    assert result.exit_code == 0, result.output
+    key = subscriber_key("37120000001", derive_log_key((tmp_path / "gw.key").read_bytes().strip()))
+    lines = result.stdout.splitlines()
+    assert lines[0] == "subscriber  37120000001"
+    assert lines[1].startswith(f"log key     {key}  ")
+    assert any("TopUp → topup_applied" in line for line in lines)
+    assert sum("reply to " in line and ": queued" in line for line in lines) == 2
+
+
+def test_trace_of_a_database_not_yet_created_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "none.db"}"\n')
+    proc = _smsgw("--config", str(config), "trace", "29123456", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no database at" in proc.stderr
+    assert not (tmp_path / "none.db").exists()
