@@ -77,6 +77,7 @@ def test_a_misspelt_key_is_named_with_the_nearest_known_one_and_not_reported_mis
         ("[email]\npassword = 12345\n", {}, "12345"),
         ("[security]\nsecret_key = 987654321\n", {}, "987654321"),
         ("", {"SMSGW_DATABASE_URL": "mysql://gw:Hunter2pw@127.0.0.1/db"}, "Hunter2pw"),
+        ("", {"SMSGW_DATABASE_URL": "postgresql+asyncpg://gw:Hunter2pw@127.0.0.1:abc/db"}, "Hunter2pw"),
         ("[database]\nurl = 42\n", {"SMSGW_EMAIL_PASSWORD": "x"}, "42"),
     ],
 )
