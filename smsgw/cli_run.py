@@ -28,15 +28,15 @@ def use_log_key(config: Config) -> None:
     set_log_key(keys[0] if keys else None)
 
 
-def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
-    """Bind and serve until SIGTERM/SIGINT; return after a clean shutdown."""
+def run_gateway(config: Config, *, before_serving: str | None = None, demo: bool = False) -> None:
+    """Bind and serve until SIGTERM/SIGINT; return after a clean shutdown (*demo*: against our own simulator)."""
     from .bootstrap import build
     from .gateway.runtime import Gateway
     from .logs import aiosmpplib_handler, configure_logging, get_logger
 
     configure_logging(config.logging.format, config.logging.level, libraries=config.logging.libraries)
     log = get_logger("smsgw.run")
-    for warning in startup_warnings(config):
+    for warning in startup_warnings(config, demo=demo):
         log.warning(warning.event, hint=warning.hint)
 
     async def main() -> None:
@@ -111,7 +111,7 @@ def demo_command(config: Config, config_path: str) -> None:
             f"  {sim_cmd} play simulator/scripts/sos_one_off.txt      (scripted conversations)\n"
             "Ctrl-C stops the gateway and the simulator.\n"
         )
-        run_gateway(config, before_serving=banner)
+        run_gateway(config, before_serving=banner, demo=True)
     finally:
         simulator.terminate()
         try:

@@ -18,6 +18,7 @@ every configured key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+
+from grammar.numbers import normalize_msisdn
 
 from .config import SecurityConfig
 from .log_masking import mask_msisdn, mask_text
@@ -57,16 +60,19 @@ def derive_log_key(material: bytes) -> bytes:
 
 
 def _normalised(msisdn: str) -> str:
-    from grammar import normalize_msisdn
-
     number = msisdn.strip()
     return normalize_msisdn(number) or number
 
 
+@functools.lru_cache(maxsize=8192)  # senders recur; one HMAC each
+def _pseudonym(number: str, log_key: bytes) -> str:
+    digest = hmac.new(log_key, number.encode("utf-8"), hashlib.sha256).hexdigest()
+    return SUBSCRIBER_PREFIX + digest[:16].translate(_LETTERS)
+
+
 def subscriber_key(msisdn: str, log_key: bytes) -> str:
     """``sub_`` + 16 letters: the pseudonym of *msisdn* (any accepted form) under *log_key*."""
-    digest = hmac.new(log_key, _normalised(msisdn).encode("utf-8"), hashlib.sha256).hexdigest()
-    return SUBSCRIBER_PREFIX + digest[:16].translate(_LETTERS)
+    return _pseudonym(_normalised(msisdn), log_key)
 
 
 def key_material(security: SecurityConfig) -> list[bytes]:
@@ -100,8 +106,9 @@ def set_log_key(log_key: bytes | None) -> None:
 def subscriber_fields(msisdn: str, role: str = "sender") -> dict[str, str]:
     """``{role: masked number, "subscriber": pseudonym}`` for a line about a subscriber's message."""
     fields = {role: mask_msisdn(msisdn)}
-    if _log_key is not None and msisdn.strip():
-        fields["subscriber"] = subscriber_key(msisdn, _log_key)
+    number = _normalised(msisdn)
+    if _log_key is not None and number:
+        fields["subscriber"] = _pseudonym(number, _log_key)
     return fields
 
 

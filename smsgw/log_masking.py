@@ -30,6 +30,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
+from grammar.numbers import normalize_msisdn
+
 __all__ = ["mask_msisdn", "mask_text"]
 
 _CACHED_LEN, _CACHE_SIZE = 64, 4096
@@ -69,10 +71,22 @@ def _normal_char(ch: str) -> str:
     return "?"
 
 
+class _NormalTable(dict[int, int | str]):
+    """``str.translate`` table for `_normalise`: ASCII maps to itself, the rest is looked up once."""
+
+    def __missing__(self, code: int) -> int | str:
+        normal = _normal_char(chr(code))
+        if len(self) < 65_536:
+            self[code] = normal
+        return normal
+
+
+_NORMAL = _NormalTable({code: code for code in range(128)})
+_NOT_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def _normalise(s: str) -> str:
-    if s.isascii():
-        return s
-    return "".join(ch if ch < "\x80" else _normal_char(ch) for ch in s)
+    return s if s.isascii() else s.translate(_NORMAL)
 
 
 def _kind(separator: str) -> str:
@@ -105,23 +119,30 @@ def _is_date(lengths: list[int], parts: list[str]) -> bool:
 
 
 class _Span:
-    """One run of digit groups in the normalised text, and the phone numbers in it."""
+    """One run of digit groups (joined by separators) in the normalised text, and the phone numbers in it."""
 
-    __slots__ = ("groups", "kinds", "normal", "plus")
+    __slots__ = ("groups", "kinds", "normal", "parts", "plus")
 
     def __init__(self, normal: str, match: re.Match[str]) -> None:
         base = match.start()
         self.normal = normal
         self.plus = match.group().startswith("+")
         self.groups = [(g.start() + base, g.end() + base) for g in _GROUP.finditer(match.group())]
+        self.parts = [normal[a:b] for a, b in self.groups]
         self.kinds = [_kind(normal[a[1] : b[0]]) for a, b in zip(self.groups, self.groups[1:], strict=False)]
 
     def numbers(self) -> Iterator[tuple[int, int, int]]:
         """(start, end, head) of each phone number, left to right; the longest reading wins."""
-        i, count = 0, len(self.groups)
+        i, count, parts = 0, len(self.groups), self.parts
         while i < count:
-            for j in range(min(count, i + _MAX_GROUPS) - 1, i - 1, -1):
-                head = self._phone(i, j)
+            sizes, total = [], 0
+            for part in parts[i : min(count, i + _MAX_GROUPS)]:
+                total += len(part)
+                if total > 18:  # "00" + 15 digits + one: no phone number is longer
+                    break
+                sizes.append(total)
+            for j in range(i + len(sizes) - 1, i - 1, -1):
+                head = self._phone(i, j) if sizes[j - i] >= 8 else None
                 if head is not None:
                     yield self.groups[i][0], self.groups[j][1], head
                     i = j
@@ -129,15 +150,11 @@ class _Span:
             i += 1
 
     def _phone(self, i: int, j: int) -> int | None:
-        normal, groups = self.normal, self.groups
-        parts = [normal[a:b] for a, b in groups[i : j + 1]]
+        parts = self.parts[i : j + 1]
         digits = "".join(parts)
-        if len(digits) < 8:
-            return None
         plus = self.plus and i == 0
         if i == j:
-            latvian = _LATVIAN.fullmatch(digits) is not None
-            if i > 0 and self.kinds[i - 1] == _DOT and not plus and not latvian:
+            if i > 0 and self.kinds[i - 1] == _DOT and not plus and _LATVIAN.fullmatch(digits) is None:
                 return None  # the fraction of a decimal: 47.123456789
             return _head(digits, plus)
         kinds = self.kinds[i:j]
@@ -155,11 +172,28 @@ class _Span:
         return None
 
 
+def _single_group(normal: str, match: re.Match[str]) -> tuple[int, int, int] | None:
+    """A span of one group (the common case): a run of 8-15 digits, after an optional plus."""
+    start, end = match.span()
+    plus = normal[start] == "+"
+    head = _head(normal[start + 1 : end] if plus else normal[start:end], plus)
+    return None if head is None else (start, end, head)
+
+
 def _masked_numbers(s: str) -> str:
     normal = _normalise(s)
+    if len(normal) - len(normal.translate(_NOT_DIGITS)) < 8:
+        return s
     regions: list[tuple[int, int, int]] = []
     for match in _SPAN.finditer(normal):
-        if len(match.group()) >= 8:
+        text = match.group()
+        if len(text) < 8:
+            continue
+        if text.isdigit() or (text[0] == "+" and text[1:].isdigit()):
+            found = _single_group(normal, match)
+            if found is not None:
+                regions.append(found)
+        else:
             regions.extend(_Span(normal, match).numbers())
     if not regions:
         return s
@@ -202,7 +236,7 @@ def mask_msisdn(msisdn: str) -> str:
     A Latvian mobile number in any accepted form (``29123456``, ``+37129123456`` …)
     is shown as its international form; anything else is masked as text.
     """
-    from grammar import normalize_msisdn
-
     normal = normalize_msisdn(_normalise(msisdn).strip())
-    return mask_text(normal if normal is not None else msisdn)
+    if normal is None:
+        return mask_text(msisdn)
+    return f"{normal[:6]}***{normal[-2:]}"  # what mask_text makes of 371 and 8 digits

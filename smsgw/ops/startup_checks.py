@@ -24,10 +24,10 @@ class StartupWarning:
     hint: str
 
 
-def startup_warnings(config: Config) -> list[StartupWarning]:
-    """The warnings to log at start (none for a production configuration)."""
+def startup_warnings(config: Config, *, demo: bool = False) -> list[StartupWarning]:
+    """The warnings to log at start (none for a production configuration; *demo*: ``smsgw demo``)."""
     warnings = []
-    if config.smpp.password == DEMO_PASSWORD:
+    if config.smpp.password == DEMO_PASSWORD and not demo:
         warnings.append(
             StartupWarning(
                 "demo_credentials_in_use",

@@ -82,3 +82,18 @@ def test_stored_parts_of_long_mos_are_counted() -> None:
     observer("mo_part", 1)
     observer("mo_part", 1)
     assert metrics.registry.get_sample_value("smsgw_mo_parts_total") == 2
+
+
+def test_startup_warnings_name_the_demo_password_and_smtp_without_tls() -> None:
+    from smsgw.config import Config, EmailConfig, SmppConfig
+    from smsgw.ops.startup_checks import startup_warnings
+
+    demo = Config(smpp=SmppConfig(system_id="smsgw", password="demo1234"))
+    assert [w.event for w in startup_warnings(demo)] == ["demo_credentials_in_use"]
+    assert startup_warnings(demo, demo=True) == []  # smsgw demo: its own simulator
+    production = Config(smpp=SmppConfig(system_id="lmt", password="Xy7!pq2z"))
+    assert startup_warnings(production) == []
+    plain = EmailConfig(enabled=True, username="gw", password="pw", starttls=False)
+    warned = startup_warnings(Config(smpp=production.smpp, email=plain))
+    assert [w.event for w in warned] == ["smtp_credentials_without_starttls"]
+    assert all("Xy7!pq2z" not in w.hint and "pw" not in w.hint.split() for w in warned)
