@@ -356,16 +356,11 @@ def mo(ctx: click.Context, source: str, destination: str, text: str) -> None:
 @click.pass_context
 def trace(ctx: click.Context, msisdn: str, limit: int) -> None:
     """For support: MSISDN's log key, recent MOs with their outcomes, and replies with their delivery states."""
-    from zoneinfo import ZoneInfo
+    from .trace import TraceError, trace_lines
 
-    from .log_context import log_keys, subscriber_key
-    from .trace import TraceError, read_trace, render
-
-    config = _config(ctx)
     try:
-        found = asyncio.run(read_trace(config.database.url, msisdn, limit=limit))
+        lines = trace_lines(_config(ctx), msisdn, limit=limit)
     except TraceError as exc:
         _fail(str(exc))
-    keys = [subscriber_key(found.number, key) for key in log_keys(config.security)]
-    for line in render(found, keys, ZoneInfo(config.sos.timezone)):
+    for line in lines:
         click.echo(line)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from .config_problems import describe, missing_required
@@ -94,8 +95,6 @@ class DatabaseConfig(_Section):
             raise ValueError(
                 f"must start with sqlite+aiosqlite:// (embedded) or postgresql+asyncpg:// (got {url.split('://')[0]!r})"
             )
-        from sqlalchemy.engine import make_url
-
         try:
             make_url(url)
         except (ValueError, ArgumentError):

@@ -11,10 +11,12 @@ is safe beside a running gateway and never creates a database.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -23,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from grammar import normalize_msisdn
 from grammar.numbers import COUNTRY_CODE
 
+from .config import Config
 from .db.schema import mo_messages, mt_parts, outbox, subscribers
 from .db.timefmt import parse_ts
+from .log_context import log_keys, subscriber_key
 
-__all__ = ["Reply", "Trace", "TraceError", "TracedMo", "number_forms", "read_trace", "render"]
+__all__ = ["Reply", "Trace", "TraceError", "TracedMo", "number_forms", "read_trace", "render", "trace_lines"]
 
 _TEXT_SHOWN = 60
 
@@ -201,3 +205,10 @@ def render(trace: Trace, keys: Sequence[str], tz: tzinfo) -> list[str]:
     for reply in trace.other_replies:
         lines.append(f"  {_when(reply.created_at, tz)}  from {reply.source}: {_state(reply)}  {_shown(reply.text)}")
     return lines
+
+
+def trace_lines(config: Config, msisdn: str, *, limit: int = 20) -> list[str]:
+    """What ``smsgw trace MSISDN`` prints, read from ``[database]`` with the pseudonyms of ``[security]``."""
+    found = asyncio.run(read_trace(config.database.url, msisdn, limit=limit))
+    keys = [subscriber_key(found.number, key) for key in log_keys(config.security)]
+    return render(found, keys, ZoneInfo(config.sos.timezone))
