@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from .config import Config, ConfigError, load_config
+from .config import RUN_NEEDS, Config, ConfigError, load_config
 
 __all__ = ["main"]
 
@@ -35,11 +35,12 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise Failure(message, code)
 
 
-def _config(ctx: click.Context) -> Config:
+def _config(ctx: click.Context, *, needs: tuple[tuple[str, str], ...] = ()) -> Config:
+    """The configuration; *needs*: keys this command cannot do without (all problems listed, exit 2)."""
     obj = ctx.find_root().obj
     if obj.get("config") is None:
         try:
-            obj["config"] = load_config(obj["config_path"])
+            obj["config"] = load_config(obj["config_path"], needs=needs, needed_by=f"smsgw {ctx.info_name}")
         except ConfigError as exc:
             _fail(str(exc))
     return obj["config"]  # type: ignore[no-any-return]
@@ -61,22 +62,53 @@ def _run(ctx: click.Context, work: Callable[[Any], Awaitable[T]], *, migrate: bo
     return asyncio.run(main())
 
 
+def _say(message: str) -> None:
+    """Each line of *message* on stderr, prefixed ``smsgw: ``."""
+    for line in message.splitlines() or [""]:
+        click.echo(f"smsgw: {line}", err=True)
+
+
 class _Group(click.Group):
     """Turns every exception into one line on stderr: no traceback reaches the user."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """A usage error is one line (``smsgw: …``, exit 2), as the README promises, not click's three."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "smsgw"
+            _say(f"{exc.format_message()} (see '{command} --help')")
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _say(exc.format_message())
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            _say("interrupted")
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)  # ctx.exit(n) comes back here as n
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except Failure as exc:
-            click.echo(f"smsgw: {exc}", err=True)
+            _say(str(exc))
             ctx.exit(exc.code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("smsgw: interrupted", err=True)
+            _say("interrupted")
             ctx.exit(130)
         except Exception as exc:
-            click.echo(f"smsgw: {_describe(exc)}", err=True)
+            _say(_describe(exc))
             ctx.exit(1)
 
 
@@ -117,7 +149,7 @@ def run(ctx: click.Context) -> None:
     """Run the gateway: bind to [smpp] and serve until SIGTERM/SIGINT, then shut down cleanly."""
     from .cli_run import run_gateway
 
-    run_gateway(_config(ctx))
+    run_gateway(_config(ctx, needs=RUN_NEEDS))
 
 
 @main.command("demo")
@@ -133,7 +165,7 @@ def demo(ctx: click.Context, reset: bool) -> None:
     from .demo import DemoError
 
     try:
-        demo_command(_config(ctx), ctx.find_root().obj["config_path"], reset=reset)
+        demo_command(_config(ctx, needs=RUN_NEEDS), ctx.find_root().obj["config_path"], reset=reset)
     except DemoError as exc:
         click.echo(f"smsgw demo: {exc}", err=True)
         ctx.exit(2)
@@ -323,3 +355,22 @@ def mo(ctx: click.Context, source: str, destination: str, text: str) -> None:
     result = _run(ctx, work)
     for reply in result.replies:
         click.echo(f"{reply.to}\t{result.source}\t{_escape(reply.text)}")
+
+
+# --- trace ------------------------------------------------------------------------------
+
+
+@main.command("trace")
+@click.argument("msisdn")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="MOs and replies shown.")
+@click.pass_context
+def trace(ctx: click.Context, msisdn: str, limit: int) -> None:
+    """For support: MSISDN's log key, recent MOs with their outcomes, and replies with their delivery states."""
+    from .trace import TraceError, trace_lines
+
+    try:
+        lines = trace_lines(_config(ctx), msisdn, limit=limit)
+    except TraceError as exc:
+        _fail(str(exc))
+    for line in lines:
+        click.echo(line)

@@ -8,20 +8,32 @@ import signal
 import click
 
 from .config import Config
+from .log_context import log_keys, set_log_key
+from .ops.startup_checks import startup_warnings
 
-__all__ = ["demo_command", "run_gateway"]
+__all__ = ["demo_command", "run_gateway", "use_log_key"]
 
 
-def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
-    """Bind and serve until SIGTERM/SIGINT; return after a clean shutdown."""
+def use_log_key(config: Config) -> None:
+    """Log lines about an MO carry the subscriber pseudonym under the current ``[security]`` key."""
+    keys = log_keys(config.security)
+    set_log_key(keys[0] if keys else None)
+
+
+def run_gateway(config: Config, *, before_serving: str | None = None, demo: bool = False) -> None:
+    """Bind and serve until SIGTERM/SIGINT; return after a clean shutdown (*demo*: against our own simulator)."""
     from .bootstrap import build
     from .gateway.runtime import Gateway
-    from .logs import aiosmpplib_handler, configure_logging
+    from .logs import aiosmpplib_handler, configure_logging, get_logger
 
-    configure_logging(config.logging.format, config.logging.level)
+    configure_logging(config.logging.format, config.logging.level, libraries=config.logging.libraries)
+    log = get_logger("smsgw.run")
+    for warning in startup_warnings(config, demo=demo):
+        log.warning(warning.event, hint=warning.hint)
 
     async def main() -> None:
         app = await build(config, live=True)
+        use_log_key(config)
         try:
             gateway = Gateway(app, log_handler=aiosmpplib_handler())
             stop = asyncio.Event()

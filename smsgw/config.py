@@ -1,27 +1,35 @@
 """Configuration: ``config.toml`` read once into typed, validated objects.
 
-Every key is documented in the shipped ``config.toml``. The keys of SPEC §9
-(``[smpp] host, port, system_id, password``, ``[http] host, port``) must be
-present; every other key has a default. Secrets may come from environment
-variables, which override the file (see ``ENV_OVERRIDES``).
+Every key is documented in the shipped ``config.toml`` and every key that can
+have a default has one (``[http]`` included: loopback, port 8080), so a command
+needs only what it uses: ``smsgw run`` needs ``[smpp] system_id`` and
+``password`` (``host`` and ``port`` default to the local simulator's); the other
+commands need no table at all. Secrets may come from environment variables,
+which override the file (see ``ENV_OVERRIDES``).
 
-A wrong or missing value raises :class:`ConfigError` whose message names the
+Every problem is reported (``ConfigError.problems``), one line each naming the
 file, the table and the key, e.g. ``config.toml: [smpp] port: Input should be a
-valid integer (got 'abc')``; the command line prints it as one line.
+valid integer (got 'abc')``; a misspelt key is named with the nearest known one,
+and the value of a secret is never shown (``smsgw.config_problems``).
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Sequence
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-__all__ = ["ENV_OVERRIDES", "Config", "ConfigError", "load_config"]
+from .config_problems import describe, missing_required
+
+__all__ = ["ENV_OVERRIDES", "RUN_NEEDS", "Config", "ConfigError", "load_config"]
 
 #: Environment variables that override keys of the file: (variable, table, key).
 ENV_OVERRIDES: tuple[tuple[str, str, str], ...] = (
@@ -32,8 +40,16 @@ ENV_OVERRIDES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: What ``smsgw run`` (and ``demo``) need set beyond the defaults: who the gateway binds as.
+RUN_NEEDS: tuple[tuple[str, str], ...] = (("smpp", "system_id"), ("smpp", "password"))
+
+
 class ConfigError(Exception):
-    """The configuration cannot be used; the message is one line naming the key."""
+    """The configuration cannot be used: ``problems`` has one line per problem, naming the key."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class _Section(BaseModel):
@@ -41,10 +57,10 @@ class _Section(BaseModel):
 
 
 class SmppConfig(_Section):
-    host: str
-    port: int = Field(ge=1, le=65535)
-    system_id: str = Field(min_length=1, max_length=15)
-    password: str = Field(max_length=8)
+    host: str = "127.0.0.1"
+    port: int = Field(default=2775, ge=1, le=65535)
+    system_id: str = Field(default="", min_length=1, max_length=15)  # needed by run: RUN_NEEDS
+    password: str = Field(default="", max_length=8)  # needed by run: RUN_NEEDS
     system_type: str = Field(default="", max_length=12)
     enquire_link_interval: float = Field(default=30.0, gt=0)
     socket_timeout: float = Field(default=30.0, gt=0)
@@ -79,6 +95,10 @@ class DatabaseConfig(_Section):
             raise ValueError(
                 f"must start with sqlite+aiosqlite:// (embedded) or postgresql+asyncpg:// (got {url.split('://')[0]!r})"
             )
+        try:
+            make_url(url)
+        except (ValueError, ArgumentError):
+            raise ValueError("not a valid database URL (user:password@host:port/database)") from None
         return url
 
 
@@ -91,13 +111,16 @@ class OutboxConfig(_Section):
 
 
 class HttpConfig(_Section):
-    host: str
-    port: int = Field(ge=0, le=65535)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
 
 
 class LoggingConfig(_Section):
     format: Literal["auto", "json", "console"] = "auto"
     level: Literal["debug", "info", "warning", "error"] = "info"
+    # The stdlib loggers of libraries (SQLAlchemy statements, aiosqlite calls, asyncio,
+    # aiohttp access lines) at ``level`` too; otherwise only their warnings and errors.
+    libraries: bool = False
 
 
 class ValidityStep(_Section):
@@ -174,9 +197,17 @@ class EmailConfig(_Section):
     sender: str = "noreply@lmt.example"
     username: str = ""
     password: str = ""
-    starttls: bool = False
+    # "auto": STARTTLS whenever username or password is set; true: always; false: never.
+    starttls: bool | Literal["auto"] = "auto"
     timeout: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=10, ge=1)
+
+    @property
+    def use_starttls(self) -> bool:
+        """Whether the connection is upgraded with STARTTLS before anything is sent."""
+        if self.starttls == "auto":
+            return bool(self.username or self.password)
+        return bool(self.starttls)
 
 
 class SecurityConfig(_Section):
@@ -185,8 +216,8 @@ class SecurityConfig(_Section):
 
 
 class Config(_Section):
-    smpp: SmppConfig
-    http: HttpConfig
+    smpp: SmppConfig = SmppConfig()
+    http: HttpConfig = HttpConfig()
     database: DatabaseConfig = DatabaseConfig()
     logging: LoggingConfig = LoggingConfig()
     sos: SosConfig = SosConfig()
@@ -199,48 +230,44 @@ class Config(_Section):
     path: Path = Path("config.toml")
 
 
-def _describe(error: dict[str, Any]) -> str:
-    loc = [str(part) for part in error["loc"]]
-    if len(loc) >= 2:
-        where = f"[{loc[0]}] {'.'.join(loc[1:])}"
-    elif loc:
-        where = f"[{loc[0]}]" if error["type"] == "missing" else loc[0]
-    else:
-        where = "(top level)"
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        message = "missing (required)"
-    elif error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif "input" in error and not isinstance(error["input"], dict | list) and "(got" not in message:
-        message += f" (got {error['input']!r})"
-    return f"{where}: {message}"
+def load_config(
+    path: str | os.PathLike[str] = "config.toml",
+    *,
+    environ: dict[str, str] | None = None,
+    needs: Sequence[tuple[str, str]] = (),
+    needed_by: str = "this command",
+) -> Config:
+    """Read, override from the environment, and validate. Raises :class:`ConfigError` listing every problem.
 
-
-def load_config(path: str | os.PathLike[str] = "config.toml", *, environ: dict[str, str] | None = None) -> Config:
-    """Read, override from the environment, and validate. Raises :class:`ConfigError`."""
+    *needs*: (table, key) pairs the caller (*needed_by*, e.g. ``"smsgw run"``) cannot do
+    without, reported as missing when neither the file nor the environment sets them.
+    """
     path = Path(path)
     env = os.environ if environ is None else environ
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found (use --config PATH)") from None
+        raise ConfigError([f"{path}: file not found (use --config PATH)"]) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    from_env: dict[tuple[str, str], str] = {}
     for variable, table, key in ENV_OVERRIDES:
         if env.get(variable):
             section = raw.setdefault(table, {})
             if isinstance(section, dict):
                 section[key] = env[variable]
+                from_env[(table, key)] = variable
+    required = missing_required(raw, needs, f"{needed_by} needs it")
     raw["path"] = str(path)
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
+        errors: list[Any] = []
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = len(exc.errors()) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ConfigError(f"{path}: {_describe(dict(first))}{suffix}") from None
+        errors = [dict(error) for error in exc.errors()]
+    if errors or required:
+        raise ConfigError(describe(str(path), Config, errors, required=required, from_env=from_env))
+    return config

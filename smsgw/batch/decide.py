@@ -25,6 +25,7 @@ from handlers.model import Language
 from handlers.replies import reply_to_parse_error, reply_to_refusal
 
 from ..db.messages import MoRecord, fingerprint
+from ..logs import subscriber_fields
 from ..sealing import SEALED_PLACEHOLDER, Sealer
 from .jobs import Decision, MoJob
 from .journal import Journal
@@ -111,14 +112,16 @@ class Decider:
                 if miss.add_to(keys):
                     raise
                 journal.rollback(mark)
-                log.error("mo_failed", mo_id=job.id, error=f"loaded but missing: {miss}")
+                log.error(
+                    "mo_failed", mo_id=job.id, error=f"loaded but missing: {miss}", **subscriber_fields(job.source)
+                )
                 decisions.append(Decision(job.id, "failed", failed=True))
             except _PasswordNeeded:
                 journal.rollback(mark)
                 decisions.append(Decision(job.id, "password_pending", "ResetPassword", needs_password=True))
             except Exception:
                 journal.rollback(mark)
-                log.exception("mo_failed", mo_id=job.id)
+                log.exception("mo_failed", mo_id=job.id, short_code=job.destination, **subscriber_fields(job.source))
                 decisions.append(Decision(job.id, "failed", failed=True))
         return view, records, decisions
 

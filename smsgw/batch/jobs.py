@@ -159,3 +159,4 @@ class BatchResult:
     takeovers: tuple[Takeover, ...] = ()
     reclaimed: int = 0
     decided_at: datetime | None = None  # the instant every rule of the batch used
+    expired: int = 0  # replies the claim found expired (they end "expired" unsent)

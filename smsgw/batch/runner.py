@@ -117,17 +117,18 @@ class BatchRunner:
                 await load_snapshot(ex, keys, snap)
                 view, records, decisions = self.decider.decide(snap, batch.mos, keys)
                 reply_ids = await write_decisions(ex, view, records)
-            receipts, claimed, takeovers, reclaimed = await record_sender_work(ex, batch, now, self._variants)
+            work = await record_sender_work(ex, batch, now, self._variants)
         self.commits += 1
         return BatchResult(
             tuple(decisions),
             tuple(reply_ids),
-            tuple(receipts),
-            tuple(claimed),
+            tuple(work.receipts),
+            tuple(work.claimed),
             self.commits,
-            tuple(takeovers),
-            reclaimed,
+            tuple(work.takeovers),
+            work.reclaimed,
             now,
+            work.expired,
         )
 
     async def sweep(self) -> int:

@@ -21,6 +21,7 @@ instead of one round trip each).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..batch.jobs import Batch, ClaimRequest, Heartbeat, ReceiptJob, Takeover
@@ -28,20 +29,27 @@ from .executors import Executor
 from .outbox import ClaimedReply, PartAccepted
 from .timefmt import parse_ts, ts
 
-__all__ = ["claim_replies", "record_sender_work", "sweep_early_receipts"]
+__all__ = ["SenderWork", "claim_replies", "record_sender_work", "sweep_early_receipts"]
 
 ReceiptHit = tuple[int, str | None] | None
 _UNSENT = "state IN ('queued', 'sending')"
 
 
+@dataclass(frozen=True, slots=True)
+class SenderWork:
+    """What the sender's side of a batch found."""
+
+    receipts: list[ReceiptHit]  # per receipt: (reply id, MO id), or None (kept as an early receipt)
+    claimed: list[ClaimedReply]
+    takeovers: list[Takeover]  # replies taken over from dead instances, per instance
+    reclaimed: int  # replies of this instance's previous life made due again
+    expired: int  # replies the claim found too old to send
+
+
 async def record_sender_work(
     ex: Executor, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
-) -> tuple[list[ReceiptHit], list[ClaimedReply], list[Takeover], int]:
-    """Everything of the batch but its MOs.
-
-    Returns per receipt (reply id, MO id) or None (kept early), the claimed replies,
-    the takeovers among them, and how many of its own replies a restarted instance took back.
-    """
+) -> SenderWork:
+    """Everything of the batch but its MOs."""
     when = ts(now)
     if batch.heartbeat is not None:
         await _beat(ex, batch.heartbeat, when)
@@ -80,9 +88,10 @@ async def record_sender_work(
         )
     claimed: list[ClaimedReply] = []
     takeovers: list[Takeover] = []
+    expired = 0
     if batch.claim is not None:
-        claimed, takeovers = await claim_replies(ex, batch.claim, now)
-    return hits, claimed, takeovers, reclaimed
+        claimed, takeovers, expired = await claim_replies(ex, batch.claim, now)
+    return SenderWork(hits, claimed, takeovers, reclaimed, expired)
 
 
 async def _beat(ex: Executor, beat: Heartbeat, when: str) -> None:
@@ -223,16 +232,16 @@ async def _settle(ex: Executor, outbox_id: int, when: str) -> str | None:
 
 async def claim_replies(
     ex: Executor, request: ClaimRequest, now: datetime
-) -> tuple[list[ClaimedReply], list[Takeover]]:
+) -> tuple[list[ClaimedReply], list[Takeover], int]:
     """Expire what is too old, then take up to ``request.limit`` replies: due ones, and a dead instance's."""
     when = ts(now)
-    await ex.execute(
+    expired = await ex.execute(
         f"UPDATE outbox SET state = 'expired', updated_at = ?, sealed = NULL WHERE {_UNSENT} AND expires_at <= ?",
         when,
         when,
     )
     if request.limit <= 0:
-        return [], []
+        return [], [], expired
     lock = " FOR UPDATE SKIP LOCKED" if ex.dialect == "postgresql" else ""
     rows = await ex.fetch(
         "SELECT id, mo_id, source, destination, text, sealed, attempts, expires_at, state, claimed_by FROM outbox"
@@ -246,7 +255,7 @@ async def claim_replies(
         request.limit,
     )
     if not rows:
-        return [], []
+        return [], [], expired
     await ex.many(
         "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_by = ?, updated_at = ? WHERE id = ?",
         [(request.owner, when, row[0]) for row in rows],
@@ -275,7 +284,7 @@ async def claim_replies(
         )
         for r in rows
     ]
-    return claimed, await _takeovers(ex, [r[9] for r in rows if r[8] == "sending"], now)
+    return claimed, await _takeovers(ex, [r[9] for r in rows if r[8] == "sending"], now), expired
 
 
 async def _takeovers(ex: Executor, owners: list[str], now: datetime) -> list[Takeover]:

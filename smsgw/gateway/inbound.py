@@ -78,6 +78,7 @@ class Inbound:
         window: int = 32,
         prepare_password: Callable[[], Any],
         on_decided: Callable[[MoJob, Decision, BatchResult, float], None],
+        on_part: Callable[[], None] = lambda: None,
     ) -> None:
         self._link = link
         self._confirmations = confirmations
@@ -86,6 +87,7 @@ class Inbound:
         self._window = window
         self._prepare_password = prepare_password
         self._on_decided = on_decided
+        self._on_part = on_part  # a part of a long MO was stored (smsgw_mo_parts_total)
         self._mos: list[tuple[MoJob, Owed]] = []
         self._receipts: list[tuple[ReceiptJob, Owed]] = []
         self._in_batch_mos: list[tuple[MoJob, Owed]] = []
@@ -202,6 +204,8 @@ class Inbound:
                 self._answered(decision.mo_id, owed.generation)
             else:
                 log.warning("deliver_sm_resp_not_sent", reason="link closed", sequence=owed.sequence, mo_id=job.id)
+            if job.part is not None and decision.outcome != "redelivered_part":
+                self._on_part()
             if not decision.part_stored:
                 self._on_decided(job, decision, result, now - owed.read_at)
         for (receipt, owed), hit in zip(self._in_batch_receipts, result.receipts, strict=True):

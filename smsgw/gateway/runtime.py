@@ -45,6 +45,7 @@ from smpp.esme_session import EsmeConfig
 
 from ..batch.jobs import Batch, BatchResult, Decision, MoJob
 from ..bootstrap import App
+from ..logs import bind_mo, clear_mo
 from ..mo import MoResult
 from ..ops.email import EmailSender
 from ..ops.http import OpsServer
@@ -116,6 +117,7 @@ class Gateway:
             window=smpp.mo_window,
             prepare_password=self._prepare_password,
             on_decided=self._mo_decided,
+            on_part=lambda: self.observer("mo_part", 1),
         )
         self.receipts = _Receipts(self.inbound)
         self.link.room = self.inbound.room.wait
@@ -200,17 +202,19 @@ class Gateway:
             job.destination,
             redelivery=decision.copy_of is not None,
         )
-        log.info(
-            "mo_processed",
-            mo_id=decision.mo_id,
-            short_code=job.destination,
-            command=decision.command,
-            outcome=decision.outcome,
-            replies=len(decision.replies),
-            redelivery=decision.copy_of is not None,
-            latency_ms=round(seconds * 1000, 2),
-            commit=result.commit,
-        )
+        bind_mo(decision.mo_id, short_code=job.destination, sender=job.source)
+        try:
+            log.info(
+                "mo_processed",
+                command=decision.command,
+                outcome=decision.outcome,
+                replies=len(decision.replies),
+                redelivery=decision.copy_of is not None,
+                latency_ms=round(seconds * 1000, 2),
+                commit=result.commit,
+            )
+        finally:
+            clear_mo()
         self.observer("mo", (mo_result, seconds))
 
     async def _prepare_password(self) -> Any:

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+
 from smpp.constants import Status, status_name
 
 from ..batch.jobs import Batch, BatchResult, ClaimRequest, Heartbeat, ReplyFailed
 from ..db.outbox import ClaimedReply, PartAccepted
+from ..logs import subscriber_fields
 from ..sealing import Sealer, SealingError
 from .link import SmppLink
 from .parts import HeldPart, HeldReply, hold, submit_sm
@@ -280,6 +282,8 @@ class Sender:
         if batch.claim is not None and len(result.claimed) >= batch.claim.limit:
             self._want_claim = True  # there is more
         self.take(result.claimed)
+        if result.expired:  # expired in the database before any sender held them (counted apart from ours)
+            self._on_event("replies_expired", result.expired)
         for takeover in result.takeovers:
             log.warning(
                 "outbox_takeover",
@@ -322,7 +326,8 @@ class Sender:
             self.stats.expired += 1
         else:
             self.stats.failed += 1
-        log.warning("reply_" + state, outbox_id=claimed.id, mo_id=claimed.mo_id, error=error)
+        recipient = subscriber_fields(claimed.destination, "recipient")
+        log.warning("reply_" + state, outbox_id=claimed.id, mo_id=claimed.mo_id, error=error, **recipient)
         self._failed.append(ReplyFailed(claimed.id, state, error))
         self._on_event("reply_" + state, claimed)
 

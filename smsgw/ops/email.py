@@ -3,7 +3,9 @@
 Each notice is claimed with a lease, sent, and marked ``sent``; a failure is
 retried with a doubling backoff (30 s, 1 min, 2 min … capped at an hour) until
 ``[email] max_attempts``, then marked ``failed``. The notice never contains
-the password (the template says only that it was changed).
+the password (the template says only that it was changed). STARTTLS is used
+whenever SMTP credentials are set, unless ``[email] starttls = false``; errors are
+logged and stored masked (the server may quote the recipient's address).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import structlog
 from ..config import EmailConfig
 from ..db.database import Database
 from ..db.emails import Email
+from ..log_masking import mask_text
 
 __all__ = ["EmailSender"]
 
@@ -83,7 +86,7 @@ class EmailSender:
                 port=cfg.port,
                 username=cfg.username or None,
                 password=cfg.password or None,
-                start_tls=cfg.starttls,
+                start_tls=cfg.use_starttls,
                 timeout=cfg.timeout,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
@@ -91,7 +94,8 @@ class EmailSender:
             give_up = email.attempts >= cfg.max_attempts
             delay = min(3600.0, 30.0 * 2 ** (email.attempts - 1))
             at = self._now() + timedelta(seconds=delay)
-            detail = f"{type(error).__name__}: {error}"
+            # An SMTP server's answer may quote the address (or a number in it): masked, in the log and the table.
+            detail = mask_text(f"{type(error).__name__}: {error}")[:200]
             await self._db.write(lambda uow: uow.emails.retry(email.id, at, detail, give_up=give_up))
             log.warning("email_failed", email_id=email.id, attempt=email.attempts, give_up=give_up, error=detail)
             return

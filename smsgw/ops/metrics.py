@@ -4,15 +4,42 @@ What they are and what to alert on is in docs/operations.md. Counters and
 histograms are updated as things happen; the gauges that need the database
 (outbox depth, pending confirmations) are refreshed by ``refresh`` every few
 seconds, never on the scrape itself.
+
+Labels take only values from small fixed sets: ``short_code`` is one of the
+configured short codes or ``other`` (an MO sent to a phone number must not
+become a series of its own, nor put the number in the metrics); a receipt's
+``stat`` is a standard one or ``other``.
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["Metrics"]
+from grammar import PASSWORD_SHORT_CODE, SOS_SHORT_CODE
 
-_LATENCY = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+__all__ = ["RECEIPT_STATS", "SHORT_CODES", "Metrics", "receipt_stat_label", "short_code_label"]
+
+#: The short codes the gateway serves: the only values of the ``short_code`` label besides ``other``.
+SHORT_CODES = frozenset({PASSWORD_SHORT_CODE, SOS_SHORT_CODE})
+
+
+#: Receipt ``stat`` values of SMPP 3.4 Appendix B: the only values of the ``stat`` label besides ``other``.
+RECEIPT_STATS = frozenset({"DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD", "ENROUTE"})
+
+
+def receipt_stat_label(stat: str) -> str:
+    """The ``stat`` label of a receipt: a standard stat, or ``other`` (an SMSC may write anything there)."""
+    return stat if stat in RECEIPT_STATS else "other"
+
+
+def short_code_label(destination: str) -> str:
+    """The ``short_code`` label of an MO sent to *destination*: a configured short code, or ``other``."""
+    code = destination.strip()
+    return code if code in SHORT_CODES else "other"
+
+
+# Up to 5 minutes (the promise is a top-up within 5): a p99 above 60 s must be visible as such.
+_LATENCY = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 class Metrics:
@@ -25,7 +52,7 @@ class Metrics:
             ["short_code", "command", "outcome"],
             registry=r,
         )
-        self.mo_parts = Counter("smsgw_mo_parts", "Parts of long MOs stored", registry=r)
+        self.mo_parts = Counter("smsgw_mo_parts", "Parts of long MOs received and stored", registry=r)
         self.mt = Counter(
             "smsgw_mt", "Replies reaching a state (submitted, failed, expired, delivered…)", ["state"], registry=r
         )
@@ -53,6 +80,9 @@ class Metrics:
         self.pending = Gauge("smsgw_pending_confirmations", "Monthly requests waiting for JA", registry=r)
         self.in_flight = Gauge("smsgw_mo_in_flight", "MOs being processed (not yet acknowledged)", registry=r)
         self.outstanding = Gauge("smsgw_submits_outstanding", "submit_sm awaiting a response", registry=r)
+        # The limits the two gauges above are held to ([smpp] mo_window, window): for "stuck at the limit" alerts.
+        self.mo_window = Gauge("smsgw_mo_window", "MOs processed at once at most ([smpp] mo_window)", registry=r)
+        self.submit_window = Gauge("smsgw_submit_window", "submit_sm outstanding at most ([smpp] window)", registry=r)
         for state in ("queued", "sending"):
             self.outbox.labels(state)
 

@@ -11,7 +11,7 @@ import structlog
 
 from ..db.database import Database
 from ..db.uow import SqlUnitOfWork
-from .metrics import Metrics
+from .metrics import Metrics, receipt_stat_label, short_code_label
 
 __all__ = ["Observer"]
 
@@ -19,7 +19,14 @@ log = structlog.get_logger("smsgw.ops")
 
 
 class Observer:
-    """Receives the gateway's events (``__call__``) and keeps ``metrics`` current."""
+    """Receives the gateway's events (``__call__``) and keeps ``metrics`` current.
+
+    Events: ``("mo", (MoResult, seconds))`` per MO processed (redeliveries too);
+    ``("mo_part", count)`` per part of a long MO stored; ``("replies_expired",
+    count)`` for replies the outbox expired unsent (at claim); ``("reply_accepted",
+    ClaimedReply)``; ``("bound", binds)``, ``("bind_refused", status name)``,
+    ``("link_lost", None)``, ``("unbound", by)``.
+    """
 
     def __init__(self, metrics: Metrics, *, max_tracked: int = 100_000) -> None:
         self.metrics = metrics
@@ -31,12 +38,16 @@ class Observer:
         m = self.metrics
         if event == "mo":
             result, seconds = value
-            m.mo.labels(result.source or "?", result.command or "none", result.outcome).inc()
+            m.mo.labels(short_code_label(result.source), result.command or "none", result.outcome).inc()
             m.mo_commit.observe(seconds)
             if result.replies and not result.redelivery:
                 self._started[result.mo_id] = time.monotonic() - seconds
                 while len(self._started) > self._max_tracked:
                     self._started.popitem(last=False)
+        elif event == "mo_part":
+            m.mo_parts.inc(value or 1)
+        elif event == "replies_expired":  # expired in the database before any sender took them
+            m.mt.labels("expired").inc(value)
         elif event == "reply_accepted":
             m.mt.labels("submitted").inc()
             started = self._started.pop(value.mo_id, None) if value.mo_id else None
@@ -69,7 +80,10 @@ class Observer:
         for status, count in stats.by_status.items():
             m.submit_status.labels(status).inc(self._delta(f"status:{status}", count))
         for stat, count in gateway.receipts.by_stat.items():
-            m.receipts.labels(stat).inc(self._delta(f"receipt:{stat}", count))
+            m.receipts.labels(receipt_stat_label(stat)).inc(self._delta(f"receipt:{stat}", count))
+        smpp = gateway.app.config.smpp
+        m.mo_window.set(smpp.mo_window)
+        m.submit_window.set(smpp.window)
         m.bound.set(1 if gateway.link.bound else 0)
         m.in_flight.set(gateway.inbound.in_flight)
         m.outstanding.set(gateway.sender.outstanding)

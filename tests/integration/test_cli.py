@@ -185,3 +185,84 @@ def test_real_process_errors_have_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "[logging] level" in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def _smsgw(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    smsgw = Path(sys.executable).with_name("smsgw")
+    return subprocess.run(
+        [str(smsgw), *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["nosuch"], "No such command 'nosuch'. (see 'smsgw --help')"),
+        (["mo", "1"], "Missing argument 'TO'. (see 'smsgw mo --help')"),
+        (["billing", "export", "--month", "2026-13"], "Invalid value for '--month'"),
+        (["--bogus"], "No such option '--bogus'"),
+    ],
+)
+def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], says: str) -> None:
+    proc = _smsgw(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("smsgw: ") and says in proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stdout == ""
+
+
+def test_commands_that_do_not_bind_need_no_smpp_nor_http_table(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "gw.db"}"\n[security]\nkey_file = "{tmp_path / "k"}"\n'
+    )
+    (tmp_path / "subs.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+    assert _smsgw("--config", str(config), "subscribers", "import", "subs.csv", cwd=tmp_path).returncode == 0
+    assert _smsgw("--config", str(config), "billing", "export", "--month", "2026-11", cwd=tmp_path).returncode == 0
+    assert _smsgw("--config", str(config), "mo", "37120000001", "1643", "S", cwd=tmp_path).returncode == 0
+    run = _smsgw("--config", str(config), "run", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        f"smsgw: {config}: [smpp] system_id: missing (smsgw run needs it)",
+        f"smsgw: {config}: [smpp] password: missing (smsgw run needs it)",
+    ]
+
+
+def test_config_problems_are_all_listed_and_secrets_never_echoed(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[smpp]\nsytem_id = "gw"\nport = "abc"\n[logging]\nlevel = "loud"\n')
+    proc = _smsgw("--config", str(config), "run", cwd=tmp_path, env={"SMSGW_SMPP_PASSWORD": "S3cretPassw0rd"})
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert lines == [
+        f"smsgw: {config}: [smpp] sytem_id: unknown key (did you mean system_id?)",
+        f"smsgw: {config}: [smpp] port: Input should be a valid integer, unable to parse string as an integer "
+        "(got 'abc')",
+        f"smsgw: {config}: [smpp] password: String should have at most 8 characters "
+        "(set by SMSGW_SMPP_PASSWORD; value not shown)",
+        f"smsgw: {config}: [logging] level: Input should be 'debug', 'info', 'warning' or 'error' (got 'loud')",
+    ]
+    assert "S3cretPassw0rd" not in proc.stderr + proc.stdout
+
+
+def test_trace_prints_the_log_key_and_the_mos(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from smsgw.log_context import derive_log_key, subscriber_key
+
+    cli("mo", "37120000001", "1643", "V 29000001 5")
+    result = cli("trace", "20000001")
+    assert result.exit_code == 0, result.output
+    key = subscriber_key("37120000001", derive_log_key((tmp_path / "gw.key").read_bytes().strip()))
+    lines = result.stdout.splitlines()
+    assert lines[0] == "subscriber  37120000001"
+    assert lines[1].startswith(f"log key     {key}  ")
+    assert any("TopUp → topup_applied" in line for line in lines)
+    assert sum("reply to " in line and ": queued" in line for line in lines) == 2
+
+
+def test_trace_of_a_database_not_yet_created_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "none.db"}"\n')
+    proc = _smsgw("--config", str(config), "trace", "29123456", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no database at" in proc.stderr
+    assert not (tmp_path / "none.db").exists()

@@ -83,3 +83,49 @@ async def test_the_notice_goes_out_after_the_server_comes_back(harness: Harness,
     up = EmailSender(harness.db, EmailConfig(enabled=True, host="127.0.0.1", port=port), now=harness.clock)
     assert await up.send_due() == 1
     assert len(inbox.messages) == 1
+
+
+class _Refusing(_Inbox):
+    async def handle_RCPT(  # aiosmtpd calls it by this name
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        return f"550 <{address}> unknown, call +371 2912 3456"
+
+
+async def test_smtp_errors_are_masked_in_the_log_and_the_table(harness: Harness) -> None:
+    from structlog.testing import capture_logs
+
+    port = free_port()
+    controller = Controller(_Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await harness.mo("37120000002", "P", destination="1640")
+        sender = EmailSender(harness.db, EmailConfig(enabled=True, host="127.0.0.1", port=port), now=harness.clock)
+        with capture_logs() as logs:
+            assert await sender.send_due() == 1
+    finally:
+        controller.stop()
+    [row] = await _email_rows(harness)
+    [failed] = [line for line in logs if line["event"] == "email_failed"]
+    for text in (row.last_error, failed["error"]):
+        assert "550" in text and "@example.com" in text
+        assert "ann@example.com" not in text and "2912 3456" not in text
+
+
+async def test_credentials_are_never_sent_without_starttls(harness: Harness, smtp) -> None:  # type: ignore[no-untyped-def]
+    inbox, port = smtp  # a plain server: it offers no STARTTLS
+    await harness.mo("37120000002", "P", destination="1640")
+    config = EmailConfig(enabled=True, host="127.0.0.1", port=port, username="gw", password="smtp-secret")
+    assert config.use_starttls
+    assert await EmailSender(harness.db, config, now=harness.clock).send_due() == 1
+    [row] = await _email_rows(harness)
+    assert row.state == "queued" and "STARTTLS" in row.last_error and "smtp-secret" not in row.last_error
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize(
+    ("starttls", "username", "expected"),
+    [("auto", "", False), ("auto", "gw", True), (True, "", True), (False, "gw", False)],
+)
+def test_starttls_auto_follows_the_credentials(starttls: Any, username: str, expected: bool) -> None:
+    assert EmailConfig(starttls=starttls, username=username).use_starttls is expected

@@ -39,7 +39,7 @@ from smsgw.logs import (
 PASSWORD = "Ab3dEf9hJk"
 PASSWORD_SMS = f"Your temporary My LMT password: {PASSWORD} (valid 24 h, single use)"
 FULL_NUMBERS = re.compile(r"37129123456|29123456|29876543")
-_TOUCHED = ("", "sqlalchemy.engine", "alembic", "aiohttp.access", "aiosmpplib")
+_TOUCHED = ("", "sqlalchemy", "sqlalchemy.engine", "aiosqlite", "alembic", "aiohttp", "asyncio", "smsgw", "aiosmpplib")
 
 
 @pytest.fixture(autouse=True)
@@ -168,16 +168,52 @@ def test_stdlib_loggers_come_out_as_masked_json(json_out: io.StringIO) -> None:
     assert not FULL_NUMBERS.search(json_out.getvalue())
 
 
-@pytest.mark.parametrize(
-    ("level", "access_level"), [("info", logging.WARNING), ("debug", logging.DEBUG), ("error", logging.ERROR)]
-)
-def test_noisy_loggers_are_quieted(out: io.StringIO, level: str, access_level: int) -> None:
-    configure_logging("json", level, stream=out)
+_CHATTY = ("sqlalchemy.engine.Engine", "aiosqlite", "alembic.runtime.migration", "aiohttp.access", "asyncio")
 
-    assert logging.getLogger("sqlalchemy.engine").level == max(logging.WARNING, logging.getLogger().level)
-    assert logging.getLogger("alembic").level == max(logging.WARNING, logging.getLogger().level)
-    assert logging.getLogger("aiohttp.access").level == access_level
-    assert logging.getLogger().level == getattr(logging, level.upper())
+
+@pytest.mark.parametrize("level", ["debug", "info", "warning"])
+def test_library_chatter_stays_below_our_level_unless_asked_for(out: io.StringIO, level: str) -> None:
+    configure_logging("json", level, stream=out)
+    for name in _CHATTY:
+        logging.getLogger(name).debug("chatter")
+        logging.getLogger(name).info("chatter")
+    logging.getLogger("sqlalchemy.pool").warning("a library's warning")
+    logging.getLogger("smsgw.other").warning("ours")
+
+    assert [line["event"] for line in _lines(out)] == ["a library's warning", "ours"]
+
+
+def test_the_libraries_switch_lets_their_lines_through_at_our_level(out: io.StringIO) -> None:
+    configure_logging("json", "info", libraries=True, stream=out)
+    for name in _CHATTY:
+        logging.getLogger(name).debug("dropped: below our level")
+        logging.getLogger(name).info("chatter")
+
+    assert [line["logger"] for line in _lines(out)] == list(_CHATTY)
+
+
+async def test_statements_are_logged_only_with_the_libraries_switch(out: io.StringIO, tmp_path: Any) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def one_query() -> None:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT :number"), {"number": "37129123456"})
+        finally:
+            await engine.dispose()
+
+    configure_logging("json", "debug", stream=out)
+    await one_query()
+    assert out.getvalue() == ""
+
+    configure_logging("json", "debug", libraries=True, stream=out)
+    await one_query()
+    lines = _lines(out)
+    assert any(line["logger"] == "aiosqlite" and "executing" in line["event"] for line in lines)
+    assert any(line["logger"].startswith("sqlalchemy.engine") and "SELECT" in line["event"] for line in lines)
+    assert "37129123456" not in out.getvalue()
 
 
 def test_level_filters_structlog_and_stdlib(out: io.StringIO) -> None:
@@ -206,11 +242,12 @@ def test_configure_again_replaces_instead_of_duplicating(out: io.StringIO) -> No
 
 def test_reset_logging_restores_levels_and_handlers(out: io.StringIO) -> None:
     root = logging.getLogger()
-    before = (list(root.handlers), root.level, logging.getLogger("sqlalchemy.engine").level)
+    before = (list(root.handlers), root.level, logging.getLogger("sqlalchemy").level, logging.getLogger("smsgw").level)
     configure_logging("json", "debug", stream=out)
     reset_logging()
 
-    assert (list(root.handlers), root.level, logging.getLogger("sqlalchemy.engine").level) == before
+    after = (list(root.handlers), root.level, logging.getLogger("sqlalchemy").level, logging.getLogger("smsgw").level)
+    assert after == before
     logging.getLogger("x").error("after reset")
     assert out.getvalue() == ""
 
@@ -313,13 +350,14 @@ MASKING = [
     ("1643", "1643"),
     ("sent 1234567 parts", "sent 1234567 parts"),
     ("port 2775, year 2026, short code 1640", "port 2775, year 2026, short code 1640"),
-    # left alone: hex message ids, UUIDs, long alphanumeric tokens, over-long digit runs
+    # glued to letters, even in a hex-looking token: masked (an id has its own unmasked key)
+    # left alone: hex message ids, UUIDs, over-long digit runs
     ("id 1a2013b32db", "id 1a2013b32db"),
-    ("receipt id:a29123456b1 stat:DELIVRD", "receipt id:a29123456b1 stat:DELIVRD"),
+    ("receipt id:a29123456b1 stat:DELIVRD", "receipt id:a29****56b1 stat:DELIVRD"),
     ("550e8400-e29b-41d4-a716-446655440000", "550e8400-e29b-41d4-a716-446655440000"),
     ("12345678-1234-4234-8234-123456789012", "12345678-1234-4234-8234-123456789012"),
-    ("x5f0c3e3e8d2b4a37129123456789abcd", "x5f0c3e3e8d2b4a37129123456789abcd"),
-    ("abcdefgh29123456", "abcdefgh29123456"),
+    ("abcdefgh29123456", "abcdefgh29****56"),
+    ("x5f0c3e3e8d2b4a37129123456789abcd", "x5f0c3e3e8d2b4a371291******89abcd"),
     ("iccid 89371012345678901234", "iccid 89371012345678901234"),
     # left alone: ISO timestamps and decimal amounts
     ("2026-11-22T03:09:47", "2026-11-22T03:09:47"),
@@ -645,3 +683,35 @@ async def test_esme_wires_the_bridge_and_its_hook_pdu_trace_is_reduced(json_out:
     assert line["pdu_bytes"] == len(pdu)
     assert line["smsc_host"] == "127.0.0.1" and line["system_id"] == "smsgw"
     assert PASSWORD not in json_out.getvalue() and pdu.hex() not in json_out.getvalue()
+
+
+# ---- one line per event -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "exception"),
+    [
+        ("Error response received from SMSC: BIND_TRANSCEIVER_RESP: ESME_RINVPASWD", "SmppError()"),
+        ("Timed out while connecting to SMSC", "TimeoutError()"),
+        ("Connection lost while connecting to SMSC", "ConnectionResetError()"),
+        ("Error while reading from SMSC", "ConnectionRefusedError(111, 'Connect call failed')"),
+    ],
+)
+def test_library_duplicates_of_our_connection_events_are_debug_lines(
+    out: io.StringIO, message: str, exception: str
+) -> None:
+    configure_logging("json", "info", stream=out)
+    _library_logger().error(message, exception=exception)
+    assert out.getvalue() == ""  # smpp_bind_refused / smpp_connect_failed say it
+
+    configure_logging("json", "debug", stream=out)
+    _library_logger().error(message, exception=exception)
+    (line,) = _lines(out)
+    assert line["level"] == "debug" and line["logger"] == "aiosmpplib"
+
+
+def test_a_library_error_nobody_else_reports_stays_an_error(json_out: io.StringIO) -> None:
+    _library_logger().error("Error while reading from SMSC", exception="IncompleteReadError('0 bytes read')")
+    _library_logger().error("Timed out while waiting for ENQUIRE_LINK response")
+
+    assert [line["level"] for line in _lines(json_out)] == ["error", "error"]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import aiohttp
@@ -61,11 +58,42 @@ def test_observer_turns_events_into_metrics() -> None:
     assert registry.get_sample_value("smsgw_mt_total", {"state": "submitted"}) == 2
 
 
-def test_the_grafana_dashboard_uses_only_metrics_that_exist() -> None:
-    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
-    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
-    used = {name for expr in exprs for name in re.findall(r"smsgw_[a-z_]+", expr)}
-    suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",), "gauge": ("",)}
-    exported = {family.name + suffix for family in Metrics().registry.collect() for suffix in suffixes[family.type]}
-    missing = used - exported
-    assert used and not missing, missing
+def test_the_short_code_label_takes_only_configured_short_codes() -> None:
+    metrics = Metrics()
+    observer = Observer(metrics)
+    for destination in ("1643", "1640", "37129000009", "", "16430"):
+        result = SimpleNamespace(
+            source=destination, command=None, outcome="ignored", replies=(), redelivery=False, mo_id="x"
+        )
+        observer("mo", (result, 0.001))
+    labels = {
+        sample.labels["short_code"]
+        for family in metrics.registry.collect()
+        if family.name == "smsgw_mo"
+        for sample in family.samples
+    }
+    assert labels == {"1640", "1643", "other"}
+    assert "37129000009" not in metrics.render().decode()
+
+
+def test_stored_parts_of_long_mos_are_counted() -> None:
+    metrics = Metrics()
+    observer = Observer(metrics)
+    observer("mo_part", 1)
+    observer("mo_part", 1)
+    assert metrics.registry.get_sample_value("smsgw_mo_parts_total") == 2
+
+
+def test_startup_warnings_name_the_demo_password_and_smtp_without_tls() -> None:
+    from smsgw.config import Config, EmailConfig, SmppConfig
+    from smsgw.ops.startup_checks import startup_warnings
+
+    demo = Config(smpp=SmppConfig(system_id="smsgw", password="demo1234"))
+    assert [w.event for w in startup_warnings(demo)] == ["demo_credentials_in_use"]
+    assert startup_warnings(demo, demo=True) == []  # smsgw demo: its own simulator
+    production = Config(smpp=SmppConfig(system_id="lmt", password="Xy7!pq2z"))
+    assert startup_warnings(production) == []
+    plain = EmailConfig(enabled=True, username="gw", password="pw", starttls=False)
+    warned = startup_warnings(Config(smpp=production.smpp, email=plain))
+    assert [w.event for w in warned] == ["smtp_credentials_without_starttls"]
+    assert all("Xy7!pq2z" not in w.hint and "pw" not in w.hint.split() for w in warned)
