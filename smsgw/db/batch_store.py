@@ -14,6 +14,7 @@ transaction and commits when the block ends (rolls back if it raises).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import sqlite3
@@ -65,12 +66,13 @@ class SqliteBatchStore:
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = connect_sqlite(self.path, busy_timeout=self._busy_timeout)
+            self._conn.execute("PRAGMA busy_timeout = 0")  # never wait inside SQLite: the event loop would stop
         return self._conn
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         conn = self.conn
-        _begin_immediate(conn)
+        await self._begin_immediate(conn)
         try:
             yield SqliteExecutor(conn)
             if self._commit_delay:
@@ -81,8 +83,27 @@ class SqliteBatchStore:
                 conn.execute("ROLLBACK")
             raise
 
+    async def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE; while another process holds the write lock, wait on the event loop, not in SQLite.
+
+        The hot path's connection has no busy timeout: a ``subscribers import`` or a
+        backup holding the lock must not stop the loop (enquire_link, metrics, reads).
+        After ``[database] busy_timeout`` seconds of waiting the batch fails (and is retried).
+        """
+        delay, waited = 0.001, 0.0
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if not _busy(error) or waited >= self._busy_timeout:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.05)
+
     def retryable(self, error: BaseException) -> bool:
-        return isinstance(error, sqlite3.OperationalError) and "locked" in str(error).lower()
+        return isinstance(error, sqlite3.OperationalError) and _busy(error)
 
     async def analyze(self) -> None:
         self.conn.execute("PRAGMA optimize")
@@ -93,16 +114,12 @@ class SqliteBatchStore:
             self._conn = None
 
 
-def _begin_immediate(conn: sqlite3.Connection, retries: int = 5) -> None:
-    """BEGIN IMMEDIATE, retried a few times past ``busy_timeout`` when another process holds the lock."""
-    for attempt in range(retries + 1):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error).lower() or attempt == retries:
-                raise
-            time.sleep(0.05 * (attempt + 1))
+
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -39,6 +39,7 @@ from ..batch.jobs import Batch, BatchResult, Decision, MoJob, PartOf, ReceiptJob
 from ..db.messages import fingerprint
 from ..db.outbox import RECEIPT_STATES
 from ..db.schema import SMSC_REF_MAX
+from ..logs import bind_mo, clear_mo
 from ..mo import new_mo_id
 from .confirmations import Confirmations
 from .link import SmppLink
@@ -206,6 +207,11 @@ class Inbound:
                 log.warning("deliver_sm_resp_not_sent", reason="link closed", sequence=owed.sequence, mo_id=job.id)
             if job.part is not None and decision.outcome != "redelivered_part":
                 self._on_part()
+            if decision.part_stored:
+                assert job.part is not None
+                bind_mo(job.id, short_code=job.destination, sender=job.source)
+                log.debug("mo_part_stored", part=job.part.sequence, total=job.part.total)
+                clear_mo()
             if not decision.part_stored:
                 self._on_decided(job, decision, result, now - owed.read_at)
         for (receipt, owed), hit in zip(self._in_batch_receipts, result.receipts, strict=True):

@@ -122,14 +122,18 @@ class Sender:
 
     def due(self, now: float) -> bool:
         """A heartbeat or a claim is due (the next batch carries it)."""
-        return not self.stopping and (now >= self._next_beat or self._want_claim or now >= self._next_poll)
+        if self.stopping:
+            return False
+        return now >= self._next_beat or (self._link.bound and (self._want_claim or now >= self._next_poll))
 
     def next_due(self, now: float) -> float:
         """Seconds until something is due: a heartbeat, a claim poll, a delayed part."""
-        due = [self._next_beat, self._next_poll]
+        due = [self._next_beat]
+        if self._link.bound:
+            due.append(self._next_poll)
         if self._delayed:
             due.append(self._delayed[0][0])
-        return max(0.0, min(due) - now)
+        return max(0.001, min(due) - now)
 
     def notify(self) -> None:
         """Replies were queued: claim them at the next batch."""
@@ -177,6 +181,7 @@ class Sender:
             if complete:
                 self._replies.pop(reply.id, None)
                 self._on_event("reply_accepted", reply.claimed)
+                log.debug("reply_submitted", outbox_id=reply.id, mo_id=reply.claimed.mo_id, parts=len(reply.parts))
         elif status in _RETRY_LATER:
             self.stats.throttled += 1
             self._throttle_streak += 1
@@ -270,7 +275,8 @@ class Sender:
             self._next_beat = now + self._takeover / 4
             batch.heartbeat = Heartbeat(self.owner, _pid(), self._started_at)
         room = self._max_held - len(self._replies)
-        if (self._want_claim or now >= self._next_poll) and not self.stopping and room > 0:
+        claiming = not self.stopping and room > 0 and self._link.bound  # unbound: replies wait in the queue
+        if (self._want_claim or now >= self._next_poll) and claiming:
             self._want_claim, self._next_poll = False, now + self._poll_interval
             batch.claim = ClaimRequest(self.owner, room, wall - timedelta(seconds=self._takeover))
 

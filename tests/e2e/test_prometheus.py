@@ -170,7 +170,7 @@ def _drive(stack: Stack, prometheus: Prometheus) -> None:
     m.until("up", 'up{job="smsgw"}', lambda v: v == 1)
     m.until("smsgw_bound", "smsgw_bound", lambda v: v == 1)
     m.until("smsgw_binds_total", "smsgw_binds_total", lambda v: v == 1)
-    assert m.until("smsgw_mo_window", "smsgw_mo_window", lambda v: v > 0) == 32
+    assert m.until("smsgw_mo_window", "smsgw_mo_window", lambda v: v > 0) == 256
     assert m.until("smsgw_submit_window", "smsgw_submit_window", lambda v: v > 0) == 10
     groups = prometheus.api("rules")["groups"]
     alerts = RULES.read_text(encoding="utf-8").count("- alert: ")
