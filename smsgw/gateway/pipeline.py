@@ -81,6 +81,7 @@ class Pipeline:
                     await asyncio.wait_for(self._wake.wait(), self._sender.next_due(now))
                 except TimeoutError:
                     pass
+                self._sender.pump(self._link.now(), self._wall())  # parts whose backoff ended
                 continue
             await self.run_once()
             await asyncio.sleep(0)  # let the link read what arrived meanwhile

@@ -133,6 +133,8 @@ class Sender:
             due.append(self._next_poll)
         if self._delayed:
             due.append(self._delayed[0][0])
+        if self._ready and self._paused_until > now:
+            due.append(self._paused_until)
         return max(0.001, min(due) - now)
 
     def notify(self) -> None:

@@ -140,8 +140,12 @@ class AiosmpplibTransport(ESME):  # type: ignore[misc]
         return True
 
     def close(self) -> None:
-        """Close the connection now (after what was written); ``start`` reconnects unless stopping."""
-        writer = self._writer
+        """Close the connection now (after what was written); ``start`` reconnects unless stopping.
+
+        The writer is forgotten too: the library's ``_disconnect`` (when its ``start`` is
+        cancelled) would otherwise try to unbind on a closed transport and log a traceback.
+        """
+        writer, self._writer = self._writer, None
         if writer is not None and not writer.is_closing():
             writer.close()
 
