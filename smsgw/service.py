@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from grammar import SOS_SHORT_CODE, Command, ParseError, ResetPassword, normalize_msisdn, parse
 from handlers import Context, Reply, Rules
-from handlers.credentials import TemporaryPassword, new_temporary_password
+from handlers.credentials import TemporaryPassword, decoy_hash, new_temporary_password, verify_password
 from handlers.model import MonthlyOrder
 from handlers.password import check_temporary_password
 
@@ -50,6 +50,7 @@ class Service:
         self.reply_validity = reply_validity
         self.scrypt_n = scrypt_n
         self.unit = MoUnit(rules, sealer, redelivery_window=redelivery_window, reply_validity=reply_validity)
+        self._decoy = decoy_hash(n=scrypt_n)  # what a number with no temporary password is checked against
         db.register("mo", self.unit)
 
     # --- MOs -------------------------------------------------------------------
@@ -161,8 +162,24 @@ class Service:
     # --- the portal's password check ---------------------------------------------
 
     async def check_password(self, msisdn: str, password: str) -> bool:
+        """The portal's check: True, and consumed, if ``password`` is the number's valid temporary one.
+
+        scrypt runs in a thread between a read and a short write transaction, never
+        inside one (``handlers.password.check_temporary_password``).
+        """
         number = normalize_msisdn(msisdn)
         if number is None:
             return False
-        now = self.clock()
-        return await self.db.write(lambda uow: check_temporary_password(number, password, uow=uow, now=now))
+        return await check_temporary_password(
+            number,
+            password,
+            read=self.db.read,
+            write=self.db.write,
+            verify=_verify_in_thread,
+            decoy=self._decoy,
+            now=self.clock(),
+        )
+
+
+async def _verify_in_thread(password: str, password_hash: str) -> bool:
+    return await asyncio.to_thread(verify_password, password, password_hash)
