@@ -13,10 +13,10 @@ from .db.calls import CALLS, Catalog
 from .db.database import Database, SqliteDatabase, open_database
 from .db.migrate import upgrade
 from .mo_unit import MoUnit
-from .sealing import load_sealer
+from .sealing import KeySource, Sealer, load_sealer
 from .service import Service
 
-__all__ = ["App", "build", "rules_from"]
+__all__ = ["App", "build", "rules_from", "sealer_from"]
 
 
 def rules_from(config: Config) -> Rules:
@@ -40,6 +40,12 @@ def rules_from(config: Config) -> Rules:
     )
 
 
+def sealer_from(config: Config, *, required: bool) -> Sealer:
+    """The sealing keys of ``[security]``; ``required``: none is an error (``MissingKeyError``)."""
+    security = config.security
+    return load_sealer(KeySource(security.secret_key, security.key_file, config.path), required=required)
+
+
 @dataclass
 class App:
     config: Config
@@ -52,7 +58,7 @@ class App:
 
 def worker_catalog(config: Config) -> Catalog:
     """The named units of work of a database worker process (it runs the MO unit itself)."""
-    sealer = load_sealer(config.security.secret_key, config.security.key_file)
+    sealer = sealer_from(config, required=True)
     unit = MoUnit(
         rules_from(config),
         sealer,
@@ -62,8 +68,14 @@ def worker_catalog(config: Config) -> Catalog:
     return {**CALLS, "mo": unit}
 
 
-async def build(config: Config, *, migrate: bool | None = None, worker: bool = False) -> App:
-    """Open the database (migrating it first unless told not to) and wire the service."""
+async def build(
+    config: Config, *, migrate: bool | None = None, worker: bool = False, require_key: bool = False
+) -> App:
+    """Open the database (migrating it first unless told not to) and wire the service.
+
+    Without ``require_key`` a missing key is an error only when something is sealed.
+    """
+    sealer = sealer_from(config, required=require_key)
     if migrate if migrate is not None else config.database.apply_migrations:
         await upgrade(config.database.url)
     db = open_database(
@@ -77,7 +89,7 @@ async def build(config: Config, *, migrate: bool | None = None, worker: bool = F
     service = Service(
         db,
         rules_from(config),
-        load_sealer(config.security.secret_key, config.security.key_file),
+        sealer,
         redelivery_window=timedelta(seconds=config.smpp.redelivery_window),
         reply_validity=timedelta(seconds=config.smpp.reply_validity),
         scrypt_n=config.password.scrypt_n,

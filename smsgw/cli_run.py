@@ -27,9 +27,10 @@ def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
     from .logs import aiosmpplib_handler, configure_logging
 
     configure_logging(config.logging.format, config.logging.level)
+    _warn_about_key_placement(config)
 
     async def main() -> None:
-        app = await build(config, worker=config.database.writer == "process")
+        app = await build(config, worker=config.database.writer == "process", require_key=True)
         try:
             gateway = Gateway(app, log_handler=aiosmpplib_handler())
             stop = asyncio.Event()
@@ -43,6 +44,38 @@ def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
             await app.close()
 
     asyncio.run(main())
+
+
+def _warn_about_key_placement(config: Config) -> None:
+    """A key file beside the SQLite database ends up in the same backups: say so at start."""
+    from sqlalchemy import make_url
+
+    from .logs import get_logger
+    from .sealing import key_file_path
+
+    if not config.security.key_file or not config.database.url.startswith("sqlite"):
+        return
+    key = key_file_path(config.security.key_file, config.path)
+    database = Path(make_url(config.database.url).database or "").resolve()
+    if key.parent == database.parent:
+        get_logger("smsgw.security").warning(
+            "key_file_beside_database", key_file=str(key), hint="move it out of the database's folder and backups"
+        )
+
+
+def _with_demo_key(config: Config) -> Config:
+    """The demo's config; with no key configured, one in ``smsgw-demo.key`` beside the config (made if absent)."""
+    from .keys import new_key_file
+    from .sealing import key_file_path
+
+    if config.security.key_file or config.security.secret_key:
+        return config
+    path = key_file_path("smsgw-demo.key", config.path)
+    if not path.exists():
+        new_key_file(path)
+        click.echo(f"smsgw demo: made a sealing key for the demo in {path}", err=True)
+    security = config.security.model_copy(update={"key_file": str(path)})
+    return config.model_copy(update={"security": security})
 
 
 def _wait_for_simulator(url: str, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
@@ -63,6 +96,7 @@ def demo_command(config: Config, config_path: str) -> None:
     from .importer import read_subscribers_file
     from .subscriber_import import import_subscribers
 
+    config = _with_demo_key(config)
     sim = config.simulator
     host, http_port = sim.get("host", "127.0.0.1"), sim.get("http_port", 8775)
     if not str(config.database.url).startswith("sqlite"):
