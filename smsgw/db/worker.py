@@ -40,6 +40,8 @@ from typing import Any
 
 import structlog
 
+from .sqlite_writer import commit
+
 __all__ = ["WorkerClient", "main"]
 
 log = structlog.get_logger("smsgw.db.worker")
@@ -128,7 +130,7 @@ def _run(
                     results.append((call_id, True, value))
             if delay:
                 time.sleep(random.uniform(0, delay))  # [database] test_commit_delay: a slow disk
-            db.execute("COMMIT")
+            commit(db)  # and wipes the WAL when a sealed text was cleared
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
