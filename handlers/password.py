@@ -132,6 +132,4 @@ async def verify_portal_password(
     current = await read(lambda uow: uow.subscribers.portal_password(msisdn))
     if await verify(password, decoy if current is None else current) and current is not None:
         return True
-    return await check_temporary_password(
-        msisdn, password, read=read, write=write, verify=verify, decoy=decoy, now=now
-    )
+    return await check_temporary_password(msisdn, password, read=read, write=write, verify=verify, decoy=decoy, now=now)

@@ -68,9 +68,7 @@ def worker_catalog(config: Config) -> Catalog:
     return {**CALLS, "mo": unit}
 
 
-async def build(
-    config: Config, *, migrate: bool | None = None, worker: bool = False, require_key: bool = False
-) -> App:
+async def build(config: Config, *, migrate: bool | None = None, worker: bool = False, require_key: bool = False) -> App:
     """Open the database (migrating it first unless told not to) and wire the service.
 
     Without ``require_key`` a missing key is an error only when something is sealed.

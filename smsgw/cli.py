@@ -352,9 +352,7 @@ def mo(ctx: click.Context, source: str, destination: str, text: str) -> None:
     _logged(ctx)
     with audited("mo", msisdn=source.strip(), short_code=destination.strip()) as record:
         result = _run(ctx, work)
-        record.update(
-            outcome=result.outcome, command=result.command, replies=len(result.replies), mo_id=result.mo_id
-        )
+        record.update(outcome=result.outcome, command=result.command, replies=len(result.replies), mo_id=result.mo_id)
     for reply in result.replies:
         click.echo(f"{reply.to}\t{result.source}\t{_escape(reply.text)}")
 

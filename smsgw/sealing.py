@@ -147,9 +147,7 @@ def _environment_keys(secret_key: str) -> list[bytes]:
             Fernet(key)
         except (ValueError, TypeError):
             which = "" if len(keys) == 1 else f" (key {number} of {len(keys)})"
-            raise SealingError(
-                f"SMSGW_SECRET_KEY / [security] secret_key{which} is not a valid Fernet key"
-            ) from None
+            raise SealingError(f"SMSGW_SECRET_KEY / [security] secret_key{which} is not a valid Fernet key") from None
     return [key.encode("ascii") for key in keys]
 
 
