@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from handlers.credentials import decoy_hash, hash_password, verify_password
+from handlers.credentials import ALPHABET, decoy_hash, generate_password, hash_password, verify_password
 from handlers.password import check_temporary_password
 from handlers.ports import Transaction, UnitOfWork
 from tests.unit.fakes import DECOY, FAST_SCRYPT_N, NOW, SENDER, FakeUnitOfWork, RecordingVerifier, postpaid
@@ -154,3 +154,12 @@ async def test_two_checks_that_both_read_before_either_writes_consume_it_once() 
         )
     )
     assert sorted(results) == [False, True]
+
+
+def test_temporary_passwords_are_random_over_the_whole_unambiguous_alphabet() -> None:
+    passwords = [generate_password(10) for _ in range(2000)]
+    assert len(set(passwords)) == 2000 and {len(p) for p in passwords} == {10}
+    used = set("".join(passwords))
+    assert used == set(ALPHABET) and not used & set("0O1lIi")
+    assert len(ALPHABET) == 55  # 10 characters: about 58 bits
+    assert hash_password(PLAIN, n=FAST_SCRYPT_N) != hash_password(PLAIN, n=FAST_SCRYPT_N)  # salted
