@@ -20,14 +20,15 @@ from .config import Config
 __all__ = ["demo_command", "run_gateway"]
 
 
-def run_gateway(config: Config, *, before_serving: str | None = None) -> None:
+def run_gateway(config: Config, *, before_serving: str | None = None, demo: bool = False) -> None:
     """Bind and serve until SIGTERM/SIGINT; return after a clean shutdown."""
     from .bootstrap import build
     from .gateway.runtime import Gateway
     from .logs import aiosmpplib_handler, configure_logging
 
     configure_logging(config.logging.format, config.logging.level)
-    _warn_about_key_placement(config)
+    if not demo:  # the demo's key sits beside its config and database on purpose
+        _warn_about_key_placement(config)
 
     async def main() -> None:
         app = await build(config, worker=config.database.writer == "process", require_key=True)
@@ -133,7 +134,7 @@ def demo_command(config: Config, config_path: str) -> None:
             f"  {sim_cmd} play simulator/scripts/sos_one_off.txt      (scripted conversations)\n"
             "Ctrl-C stops the gateway and the simulator.\n"
         )
-        run_gateway(config, before_serving=banner)
+        run_gateway(config, before_serving=banner, demo=True)
     finally:
         simulator.terminate()
         try:

@@ -222,3 +222,17 @@ def test_audit_lines_survive_a_quieter_log_level_in_a_real_process(tmp_path: Pat
     [line] = audits(proc)
     assert line["outcome"] == "invalid" and line["user"] == ME and line["msisdn"] == "371200***01"
     assert proc.stdout == ""
+
+
+def test_run_warns_when_the_key_file_sits_beside_the_sqlite_database(tmp_path: Path) -> None:
+    from structlog.testing import capture_logs
+
+    from smsgw.cli_run import _warn_about_key_placement
+
+    (tmp_path / "keys").mkdir()
+    beside = load_config(write_config(tmp_path, 'key_file = "gw.key"'))
+    apart = load_config(write_config(tmp_path, 'key_file = "keys/gw.key"'))
+    with capture_logs() as logs:
+        _warn_about_key_placement(beside)
+        _warn_about_key_placement(apart)
+    assert [(e["event"], e["key_file"]) for e in logs] == [("key_file_beside_database", str(tmp_path / "gw.key"))]
