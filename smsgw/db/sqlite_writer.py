@@ -29,14 +29,10 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-import structlog
-
 from .sqlite_fast import FastSqliteSql
 from .uow import SqlUnitOfWork
 
 __all__ = ["SqliteWriter", "WriterConnection", "commit", "connect_sqlite"]
-
-log = structlog.get_logger("smsgw.db.sqlite_writer")
 
 T = TypeVar("T")
 Work = Callable[[SqlUnitOfWork], Awaitable[Any]]
@@ -53,7 +49,10 @@ _WATCH_SEALED = (
     "CREATE TEMP TRIGGER IF NOT EXISTS smsgw_sealed_deleted AFTER DELETE ON outbox"
     " WHEN old.sealed IS NOT NULL BEGIN SELECT smsgw_sealed_cleared(); END",
 )
-_WIPE_BUSY_TIMEOUT_MS = 200  # a checkpoint that must wait longer for readers is retried after a later commit
+# A checkpoint that readers hold up longer is tried again after a later commit, at most
+# once a second: a long reader (a backup) costs the hot path 20 ms a second, not every commit.
+_WIPE_BUSY_TIMEOUT_MS = 20
+_WIPE_RETRY_SECONDS = 1.0
 
 
 class WriterConnection(sqlite3.Connection):
@@ -62,6 +61,7 @@ class WriterConnection(sqlite3.Connection):
     busy_timeout_ms = 0
     watching = False  # the triggers are in place (the outbox table exists)
     sealed_cleared = False  # a committed (or committing) transaction cleared a sealed text
+    next_wipe = 0.0  # time.monotonic() before which a held-up wipe is not tried again
 
     def _sealed_cleared(self) -> None:
         self.sealed_cleared = True
@@ -82,6 +82,7 @@ class WriterConnection(sqlite3.Connection):
         finally:
             self.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
         if busy:
+            self.next_wipe = time.monotonic() + _WIPE_RETRY_SECONDS
             return False
         self.sealed_cleared = False
         return True
@@ -105,17 +106,17 @@ def connect_sqlite(path: str, *, busy_timeout: float) -> WriterConnection:
 def commit(conn: sqlite3.Connection) -> None:
     """COMMIT; then, if the transaction cleared a sealed text, wipe the WAL (never raises after the COMMIT).
 
-    A wipe that readers hold up is tried again after the next commit.
+    A wipe that readers hold up is tried again after a later commit (at most once a second).
     """
     conn.execute("COMMIT")
     if not isinstance(conn, WriterConnection):
         return
     try:
         conn.watch_sealed()  # the schema may have been created since the connection was opened
-        if conn.sealed_cleared and not conn.wipe_wal():
-            log.info("wal_wipe_deferred", reason="readers of an older snapshot")
-    except sqlite3.Error as error:  # the commit stands; the wipe is retried after the next one
-        log.warning("wal_wipe_failed", error=str(error))
+        if conn.sealed_cleared and time.monotonic() >= conn.next_wipe:
+            conn.wipe_wal()  # False: readers of an older snapshot; the flag stays for a later commit
+    except sqlite3.Error:  # the commit stands; the wipe is tried again after the next one
+        pass
 
 
 def drive(coro: Coroutine[Any, Any, T]) -> T:

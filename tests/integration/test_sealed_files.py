@@ -9,6 +9,7 @@ proof with real processes is ``tests/e2e/test_password_files.py``.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -93,5 +94,10 @@ async def test_a_reader_holding_an_old_snapshot_delays_the_wipe_to_a_later_commi
         assert holding(h.db, token) == ["smsgw.db-wal"]  # the reader may still need that page
     finally:
         reader.close()
-    await h.db.write(lambda uow: uow.outbox.receipt(("m1",), "delivered", NOON))  # the next commit wipes it
+    # A later commit wipes it (the gateway's sender commits a claim every half second).
+    for _ in range(40):
+        await h.db.write(lambda uow: uow.outbox.receipt(("m1",), "delivered", NOON))
+        if not holding(h.db, token, TOKEN_PREFIX):
+            break
+        await asyncio.sleep(0.1)
     assert holding(h.db, token, TOKEN_PREFIX) == []
