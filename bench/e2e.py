@@ -81,7 +81,13 @@ def mix(n: int, offset: int = 0) -> list[tuple[str, str, str]]:
 def write_config(
     folder: Path, database_url: str, smpp_port: int, http_port: int, ops_port: int, window: int, receipts: bool
 ) -> Path:
+    from smsgw.keys import new_key_file
+
     path = folder / "config.toml"
+    key_file = folder / "keys" / "bench.key"  # smsgw run needs a key; not beside the database
+    if not key_file.exists():
+        key_file.parent.mkdir(exist_ok=True)
+        new_key_file(key_file)
     path.write_text(
         f"""[smpp]
 host = "127.0.0.1"
@@ -97,7 +103,7 @@ port = {ops_port}
 [database]
 url = "{database_url}"
 [security]
-key_file = "{folder / "bench.key"}"
+key_file = "{key_file}"
 [logging]
 format = "json"
 level = "warning"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 __all__ = [
     "ALPHABET",
     "TemporaryPassword",
+    "decoy_hash",
     "generate_password",
     "hash_password",
     "new_temporary_password",
@@ -47,6 +48,16 @@ def hash_password(plain: str, *, n: int = 2**14) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(plain.encode("utf-8"), salt=salt, n=n, r=_R, p=_P, dklen=_DKLEN, maxmem=2**27)
     return f"scrypt${n}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def decoy_hash(*, n: int = 2**14) -> str:
+    """A hash in the stored format, with the cost of ``n``, that no password matches.
+
+    Verifying a password against it costs what verifying against a real hash of the
+    same parameters costs: a check for a number with no temporary password uses it,
+    so that the time taken does not tell whether the number has one.
+    """
+    return f"scrypt${n}${_R}${_P}${_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(_DKLEN))}"
 
 
 def verify_password(plain: str, stored: str) -> bool:

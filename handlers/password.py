@@ -10,19 +10,28 @@ used. Rate limit: ``password_per_hour`` and ``password_per_day``; past that one
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from grammar import ResetPassword
 
 from .context import Context
-from .credentials import verify_password
 from .errors import Silence
 from .model import Outgoing, Reply
-from .ports import UnitOfWork
+from .ports import Transaction, UnitOfWork
 from .rules import password_decision
 from .templates import render
 
-__all__ = ["check_temporary_password", "handle", "verify_portal_password"]
+__all__ = [
+    "PasswordVerifier",
+    "check_temporary_password",
+    "consume_temporary_password",
+    "handle",
+    "verify_portal_password",
+]
+
+#: ``verify(password, stored_hash)``: the slow hash, e.g. ``verify_password`` in a worker thread.
+PasswordVerifier = Callable[[str, str], Awaitable[bool]]
 
 
 async def handle(cmd: ResetPassword, ctx: Context) -> Reply:
@@ -62,19 +71,46 @@ async def handle(cmd: ResetPassword, ctx: Context) -> Reply:
     return Reply("password_issued", (Outgoing(subscriber.msisdn, text, sensitive=True),))
 
 
-async def check_temporary_password(msisdn: str, password: str, *, uow: UnitOfWork, now: datetime) -> bool:
+async def check_temporary_password(
+    msisdn: str,
+    password: str,
+    *,
+    read: Transaction,
+    write: Transaction,
+    verify: PasswordVerifier,
+    decoy: str,
+    now: datetime,
+) -> bool:
     """True, and the password is consumed, if ``password`` is ``msisdn``'s valid temporary one.
 
-    It works exactly once. Using it retires the current My LMT password (until then
-    the current one kept working); the subscriber sets a new one in the portal.
+    It works exactly once. In three steps, so that a storm of logins never holds the
+    database's write lock through a slow hash:
+
+    1. read the stored hash (no write transaction);
+    2. ``verify`` the password against it (scrypt, slow), or against ``decoy`` (a hash of
+       the same cost that nothing matches) when the number has none: the check takes
+       as long whether or not the number has a temporary password;
+    3. consume it in a short write transaction whose one statement matches this very
+       hash, unused and unexpired (``PasswordStore.mark_used``): two concurrent checks
+       cannot both win, and a password replaced in between consumes nothing.
+
+    Using it retires the current My LMT password (until then the current one kept
+    working); the subscriber sets a new one in the portal.
     """
-    stored = await uow.passwords.temporary(msisdn)
-    if stored is None:
+    stored = await read(lambda uow: uow.passwords.temporary(msisdn))
+    password_hash = decoy if stored is None else stored[0]
+    matches = await verify(password, password_hash)
+    if stored is None or not matches:
         return False
-    password_hash, expires_at, used_at = stored
-    if used_at is not None or now >= expires_at or not verify_password(password, password_hash):
+    _, expires_at, used_at = stored
+    if used_at is not None or now >= expires_at:
         return False
-    if not await uow.passwords.mark_used(msisdn, now):
+    return await write(lambda uow: consume_temporary_password(msisdn, password_hash, uow=uow, now=now))
+
+
+async def consume_temporary_password(msisdn: str, password_hash: str, *, uow: UnitOfWork, now: datetime) -> bool:
+    """Step 3 of the check, in the caller's (write) unit of work: False if it was used, replaced or expired."""
+    if not await uow.passwords.mark_used(msisdn, password_hash, now):
         return False
     # The login with the temporary password ends the old password; the portal then
     # has the subscriber choose a new one (set_portal_password with its hash).
@@ -82,9 +118,18 @@ async def check_temporary_password(msisdn: str, password: str, *, uow: UnitOfWor
     return True
 
 
-async def verify_portal_password(msisdn: str, password: str, *, uow: UnitOfWork, now: datetime) -> bool:
+async def verify_portal_password(
+    msisdn: str,
+    password: str,
+    *,
+    read: Transaction,
+    write: Transaction,
+    verify: PasswordVerifier,
+    decoy: str,
+    now: datetime,
+) -> bool:
     """The portal's login check: the current password, or else a valid temporary one (consumed)."""
-    current = await uow.subscribers.portal_password(msisdn)
-    if current is not None and verify_password(password, current):
+    current = await read(lambda uow: uow.subscribers.portal_password(msisdn))
+    if await verify(password, decoy if current is None else current) and current is not None:
         return True
-    return await check_temporary_password(msisdn, password, uow=uow, now=now)
+    return await check_temporary_password(msisdn, password, read=read, write=write, verify=verify, decoy=decoy, now=now)

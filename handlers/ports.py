@@ -9,10 +9,10 @@ transaction: the caller commits it, handlers never do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .model import LedgerTotals, MonthlyOrder, PendingRequest, Subscriber, TopUpKind
 
@@ -23,8 +23,11 @@ __all__ = [
     "PasswordStore",
     "PendingRequests",
     "Subscribers",
+    "Transaction",
     "UnitOfWork",
 ]
+
+T = TypeVar("T")
 
 
 class Subscribers(Protocol):
@@ -114,8 +117,12 @@ class PasswordStore(Protocol):
     async def temporary(self, msisdn: str) -> tuple[str, datetime, datetime | None] | None:
         """(hash, expires_at, used_at) of the temporary password, if any."""
 
-    async def mark_used(self, msisdn: str, at: datetime) -> bool:
-        """Consume the temporary password; False if it was already used."""
+    async def mark_used(self, msisdn: str, password_hash: str, at: datetime) -> bool:
+        """Consume the temporary password of ``msisdn`` whose hash is ``password_hash``.
+
+        One guarded statement: it changes nothing, and returns False, unless that very
+        password (not a newer one that replaced it) is still unused and unexpired at ``at``.
+        """
 
 
 class EmailQueue(Protocol):
@@ -135,6 +142,16 @@ class UnitOfWork(Protocol):
     def passwords(self) -> PasswordStore: ...
     @property
     def emails(self) -> EmailQueue: ...
+
+
+class Transaction(Protocol):
+    """Runs ``work`` in a unit of work of its own and returns its result (``Database.read``/``write``).
+
+    For the few handlers that must do slow work between two short transactions
+    (the portal's password check: scrypt outside any write transaction).
+    """
+
+    def __call__(self, work: Callable[[UnitOfWork], Awaitable[T]], /) -> Awaitable[T]: ...
 
 
 Msisdns = Sequence[str]

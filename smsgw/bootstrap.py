@@ -14,10 +14,10 @@ from .batch.runner import BatchRunner
 from .config import Config
 from .db.database import Database, open_database
 from .db.migrate import upgrade
-from .sealing import load_sealer
+from .sealing import KeySource, Sealer, load_sealer
 from .service import Service
 
-__all__ = ["App", "build", "instance_name", "rules_from"]
+__all__ = ["App", "build", "instance_name", "rules_from", "sealer_from"]
 
 
 def rules_from(config: Config) -> Rules:
@@ -39,6 +39,12 @@ def rules_from(config: Config) -> Rules:
         password_per_hour=pw.per_hour,
         password_per_day=pw.per_day,
     )
+
+
+def sealer_from(config: Config, *, required: bool) -> Sealer:
+    """The sealing keys of ``[security]``; ``required``: none is an error (``MissingKeyError``)."""
+    security = config.security
+    return load_sealer(KeySource(security.secret_key, security.key_file, config.path), required=required)
 
 
 @dataclass
@@ -63,11 +69,15 @@ def instance_name(config: Config) -> str:
     return f"{socket.gethostname()[:28]}-{hashlib.sha256(where.encode()).hexdigest()[:10]}"
 
 
-async def build(config: Config, *, migrate: bool | None = None, live: bool = False) -> App:
+async def build(
+    config: Config, *, migrate: bool | None = None, live: bool = False, require_key: bool = False
+) -> App:
     """Open the database (migrating it first unless told not to) and wire the service.
 
     ``live``: for ``smsgw run`` — replies are born claimed by this instance's sender.
+    Without ``require_key`` a missing key is an error only when something is sealed.
     """
+    sealer = sealer_from(config, required=require_key)
     if migrate if migrate is not None else config.database.apply_migrations:
         await upgrade(config.database.url)
     db = open_database(
@@ -81,7 +91,7 @@ async def build(config: Config, *, migrate: bool | None = None, live: bool = Fal
     service = Service(
         db,
         rules_from(config),
-        load_sealer(config.security.secret_key, config.security.key_file),
+        sealer,
         redelivery_window=timedelta(seconds=config.smpp.redelivery_window),
         reply_validity=timedelta(seconds=config.smpp.reply_validity),
         scrypt_n=config.password.scrypt_n,

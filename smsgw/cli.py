@@ -16,7 +16,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from .audit import audited
 from .config import RUN_NEEDS, Config, ConfigError, load_config
+from .sealing import SealingError
 
 __all__ = ["main"]
 
@@ -46,11 +48,24 @@ def _config(ctx: click.Context, *, needs: tuple[tuple[str, str], ...] = ()) -> C
     return obj["config"]  # type: ignore[no-any-return]
 
 
+def _logged(ctx: click.Context) -> Config:
+    """The config, with logging set up on stderr for this command (audit lines, warnings)."""
+    config = _config(ctx)
+    root = ctx.find_root()
+    if not root.obj.get("logging"):
+        from .logs import configure_logging, reset_logging
+
+        configure_logging(config.logging.format, config.logging.level)
+        root.obj["logging"] = True
+        root.call_on_close(reset_logging)
+    return config
+
+
 def _run(ctx: click.Context, work: Callable[[Any], Awaitable[T]], *, migrate: bool | None = None) -> T:
     """Build the app from the config, run ``work(app)``, close the app."""
     from .bootstrap import build
 
-    config = _config(ctx)
+    config = _logged(ctx)
 
     async def main() -> T:
         app = await build(config, migrate=migrate)
@@ -102,6 +117,9 @@ class _Group(click.Group):
         except Failure as exc:
             _say(str(exc))
             ctx.exit(exc.code)
+        except SealingError as exc:  # no key, or a broken one: a configuration problem
+            click.echo(f"smsgw: {exc}", err=True)
+            ctx.exit(2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
@@ -144,12 +162,19 @@ def main(ctx: click.Context, config_path: str) -> None:
 
 
 @main.command("run")
+@click.option("--demo", is_flag=True, hidden=True, help="Run as part of smsgw demo (its own credentials and key).")
 @click.pass_context
-def run(ctx: click.Context) -> None:
-    """Run the gateway: bind to [smpp] and serve until SIGTERM/SIGINT, then shut down cleanly."""
+def run(ctx: click.Context, demo: bool) -> None:
+    """Run the gateway: bind to [smpp] and serve until SIGTERM/SIGINT, then shut down cleanly.
+
+    It refuses to start without a sealing key ([security] key_file or SMSGW_SECRET_KEY).
+    """
+    from .bootstrap import sealer_from
     from .cli_run import run_gateway
 
-    run_gateway(_config(ctx, needs=RUN_NEEDS))
+    config = _config(ctx, needs=RUN_NEEDS)
+    sealer_from(config, required=True)  # fail closed, before anything starts
+    run_gateway(config, demo=demo)
 
 
 @main.command("demo")
@@ -206,6 +231,14 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
 
     Header: msisdn,kind,status,customer_type,sos_sms_allowed,language,email,karte_expires_on,balance
     """
+    _logged(ctx)
+    with audited("subscribers_import", file=str(csv_file)) as record:
+        count = _import_subscribers(ctx, csv_file, record)
+        record.update(outcome="imported", imported=count)
+    click.echo(f"imported {count} subscriber(s)")
+
+
+def _import_subscribers(ctx: click.Context, csv_file: Path, record: dict[str, Any]) -> int:
     from .importer import read_subscribers_file
     from .subscriber_import import import_subscribers
 
@@ -233,11 +266,11 @@ def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
         more = report.error_count - len(report.errors)
         if more > 0:
             click.echo(f"{csv_file}: … and {more} more bad rows", err=True)
+        record.update(outcome="rejected", bad_rows=report.error_count, imported=0)
         _fail(f"{csv_file}: {report.error_count} bad row(s); nothing imported")
     if big:
         click.echo(f"smsgw: all {len(report.subscribers):,} rows are valid; writing them in one transaction", err=True)
-    count = _run(ctx, lambda app: import_subscribers(app, report.subscribers, progress=written))
-    click.echo(f"imported {count} subscriber(s)")
+    return _run(ctx, lambda app: import_subscribers(app, report.subscribers, progress=written))
 
 
 # --- billing ----------------------------------------------------------------------
@@ -297,10 +330,14 @@ def monthly_run(ctx: click.Context, run_date: date) -> None:
     """Execute the monthly top-ups due on DATE (a no-op unless it is a month's last day, or if they ran)."""
     from handlers.rules import is_last_day_of_month
 
-    if not is_last_day_of_month(run_date):
-        click.echo(f"{run_date.isoformat()} is not the last day of its month: nothing to do")
-        return
-    counts = _run(ctx, lambda app: app.service.run_monthly(run_date))
+    _logged(ctx)
+    with audited("monthly_run", date=run_date.isoformat()) as record:
+        if not is_last_day_of_month(run_date):
+            record["outcome"] = "not_last_day"
+            click.echo(f"{run_date.isoformat()} is not the last day of its month: nothing to do")
+            return
+        counts = _run(ctx, lambda app: app.service.run_monthly(run_date))
+        record.update(outcome="ran" if counts else "nothing_due", orders=sum(counts.values()), counts=counts)
     if not counts:
         click.echo(f"no monthly top-ups due on {run_date.isoformat()}")
         return
@@ -322,7 +359,10 @@ def password() -> None:
 def password_check(ctx: click.Context, msisdn: str) -> None:
     """Read a password on stdin; exit 0 and consume it if it is MSISDN's valid temporary password, else 1."""
     secret = sys.stdin.readline().rstrip("\r\n")
-    ok = _run(ctx, lambda app: app.service.check_password(msisdn, secret))
+    _logged(ctx)
+    with audited("password_check", msisdn=msisdn) as record:
+        ok = _run(ctx, lambda app: app.service.check_password(msisdn, secret))
+        record["outcome"] = "valid" if ok else "invalid"
     if ok:
         click.echo("valid: the temporary password is now used")
         return
@@ -352,7 +392,10 @@ def mo(ctx: click.Context, source: str, destination: str, text: str) -> None:
             InboundMo(source.strip(), destination.strip(), text, now), recognise_redelivery=False
         )
 
-    result = _run(ctx, work)
+    _logged(ctx)
+    with audited("mo", msisdn=source.strip(), short_code=destination.strip()) as record:
+        result = _run(ctx, work)
+        record.update(outcome=result.outcome, command=result.command, replies=len(result.replies), mo_id=result.mo_id)
     for reply in result.replies:
         click.echo(f"{reply.to}\t{result.source}\t{_escape(reply.text)}")
 
@@ -374,3 +417,8 @@ def trace(ctx: click.Context, msisdn: str, limit: int) -> None:
         _fail(str(exc))
     for line in lines:
         click.echo(line)
+
+
+from . import cli_keys as _cli_keys  # noqa: E402  (registers ``smsgw key``)
+
+del _cli_keys

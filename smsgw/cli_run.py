@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 
 import click
 
@@ -30,9 +31,11 @@ def run_gateway(config: Config, *, before_serving: str | None = None, demo: bool
     log = get_logger("smsgw.run")
     for warning in startup_warnings(config, demo=demo):
         log.warning(warning.event, hint=warning.hint)
+    if not demo:  # the demo's key sits beside its config and database on purpose
+        _warn_about_key_placement(config)
 
     async def main() -> None:
-        app = await build(config, live=True)
+        app = await build(config, live=True, require_key=True)
         use_log_key(config)
         try:
             gateway = Gateway(app, log_handler=aiosmpplib_handler())
@@ -49,9 +52,43 @@ def run_gateway(config: Config, *, before_serving: str | None = None, demo: bool
     asyncio.run(main())
 
 
+def _warn_about_key_placement(config: Config) -> None:
+    """A key file beside the SQLite database ends up in the same backups: say so at start."""
+    from sqlalchemy import make_url
+
+    from .logs import get_logger
+    from .sealing import key_file_path
+
+    if not config.security.key_file or not config.database.url.startswith("sqlite"):
+        return
+    key = key_file_path(config.security.key_file, config.path)
+    database = Path(make_url(config.database.url).database or "").resolve()
+    if key.parent == database.parent:
+        get_logger("smsgw.security").warning(
+            "key_file_beside_database", key_file=str(key), hint="move it out of the database's folder and backups"
+        )
+
+
+def _with_demo_key(config: Config) -> Config:
+    """The demo's config; with no key configured, one in ``smsgw-demo.key`` beside the config (made if absent)."""
+    from .keys import new_key_file
+    from .sealing import key_file_path
+
+    if config.security.key_file or config.security.secret_key:
+        return config
+    path = key_file_path("smsgw-demo.key", config.path)
+    if not path.exists():
+        new_key_file(path)
+        click.echo(f"smsgw demo: made a sealing key for the demo in {path}", err=True)
+    security = config.security.model_copy(update={"key_file": str(path)})
+    return config.model_copy(update={"security": security})
+
+
 def demo_command(config: Config, config_path: str, *, reset: bool = False) -> None:
     """Start smsc-sim, load the demo subscribers, and run the gateway against the simulator (``demo.py``)."""
     from .demo import run_demo
+
+    config = _with_demo_key(config)
 
     if not str(config.database.url).startswith("sqlite"):
         click.echo("smsgw demo: note: using the configured database, not the embedded one", err=True)

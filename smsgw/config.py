@@ -211,8 +211,10 @@ class EmailConfig(_Section):
 
 
 class SecurityConfig(_Section):
-    key_file: str = "smsgw.key"
-    secret_key: str = ""
+    """The keys that seal password SMS (``smsgw.sealing``); none by default: ``smsgw run`` needs one."""
+
+    key_file: str = ""  # one Fernet key per line, newest first; relative to the config file's folder
+    secret_key: str = ""  # one or more Fernet keys, comma-separated, newest first (SMSGW_SECRET_KEY)
 
 
 class Config(_Section):

@@ -138,15 +138,16 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 class _Children:
     """The demo's processes, each the leader of its own process group."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self._env = env or {}
 
     def start(self, name: str, args: list[str], **options: Any) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             args,
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self._env},
             **options,
         )
         self.running[name] = process
@@ -209,6 +210,17 @@ def _signals_stop_the_demo() -> Iterator[None]:
             signal.signal(sig, signal.SIG_IGN)
 
 
+def _key_environment(config: Config) -> dict[str, str]:
+    """The key file's keys for the children, in their environment: the demo may have made its own
+    (``smsgw-demo.key`` beside the config) that the config file does not name."""
+    from .sealing import key_file_path, read_key_file
+
+    if config.security.secret_key or os.environ.get("SMSGW_SECRET_KEY") or not config.security.key_file:
+        return {}  # the children read the same key from the environment or the config
+    keys = read_key_file(key_file_path(config.security.key_file, config.path))
+    return {"SMSGW_SECRET_KEY": ",".join(key.decode("ascii") for key in keys)}
+
+
 def _url_host(host: str) -> str:
     host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     return f"[{host}]" if ":" in host else host
@@ -225,7 +237,7 @@ def run_demo(config: Config, config_path: str, *, reset: bool, banner: Callable[
     page = f"http://{_url_host(str(sim.get('http_host', '127.0.0.1')))}:{sim.get('http_port', 8775)}"
     token = os.environ.get("SMSC_SIM_TOKEN", str(sim.get("token", "")))
     health = f"http://{_url_host(config.http.host)}:{config.http.port}/healthz"
-    children = _Children()
+    children = _Children(_key_environment(config))
     shipped = resources.files("smsgw.data").joinpath("demo_subscribers.csv").read_text(encoding="utf-8")
     smsgw = [sys.executable, "-m", "smsgw", "--config", config_path]
     stopped = False
@@ -243,7 +255,7 @@ def run_demo(config: Config, config_path: str, *, reset: bool, banner: Callable[
                 raise DemoError("importing the demo subscribers failed (see above)")
             del children.running["import"]
             _wait("the simulator", lambda: _get(f"{page}/api/health")[0] == 200, children)
-            children.start("gateway", [*smsgw, "run"])
+            children.start("gateway", [*smsgw, "run", "--demo"])
             _wait("the gateway's bind", lambda: _get(health)[0] == 200, children)
             banner(_banner(config, page, token, out.decode(errors="replace").strip()))
             while True:

@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from smpp.receipts import message_id_variants
-
 from grammar import SOS_SHORT_CODE, normalize_msisdn
 from handlers import Context, Reply, Rules
-from handlers.credentials import TemporaryPassword, new_temporary_password
+from handlers.credentials import TemporaryPassword, decoy_hash, new_temporary_password, verify_password
 from handlers.model import MonthlyOrder
 from handlers.password import check_temporary_password
+from smpp.receipts import message_id_variants
 
 from .batch.decide import Decider
 from .batch.jobs import Batch, MoJob, PartOf
@@ -61,6 +60,7 @@ class Service:
             redelivery_window=redelivery_window,
             clock=clock,
         )
+        self._decoy = decoy_hash(n=scrypt_n)  # what a number with no temporary password is checked against
 
     # --- MOs -------------------------------------------------------------------
 
@@ -154,8 +154,24 @@ class Service:
     # --- the portal's password check ---------------------------------------------
 
     async def check_password(self, msisdn: str, password: str) -> bool:
+        """The portal's check: True, and consumed, if ``password`` is the number's valid temporary one.
+
+        scrypt runs in a thread between a read and a short write transaction, never
+        inside one (``handlers.password.check_temporary_password``).
+        """
         number = normalize_msisdn(msisdn)
         if number is None:
             return False
-        now = self.clock()
-        return await self.db.write(lambda uow: check_temporary_password(number, password, uow=uow, now=now))
+        return await check_temporary_password(
+            number,
+            password,
+            read=self.db.read,
+            write=self.db.write,
+            verify=_verify_in_thread,
+            decoy=self._decoy,
+            now=self.clock(),
+        )
+
+
+async def _verify_in_thread(password: str, password_hash: str) -> bool:
+    return await asyncio.to_thread(verify_password, password, password_hash)

@@ -253,7 +253,7 @@ class _Passwords:
     async def temporary(self, msisdn: str) -> tuple[str, datetime, datetime | None] | None:
         raise NotInBatch("temporary passwords")
 
-    async def mark_used(self, msisdn: str, at: datetime) -> bool:
+    async def mark_used(self, msisdn: str, password_hash: str, at: datetime) -> bool:
         raise NotInBatch("temporary passwords")
 
 

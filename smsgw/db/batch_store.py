@@ -4,9 +4,10 @@
 transaction and commits when the block ends (rolls back if it raises).
 
 - SQLite: one ``sqlite3`` connection (WAL, ``synchronous=FULL``,
-  ``secure_delete``), ``BEGIN IMMEDIATE`` … ``COMMIT``, run without leaving the
-  event loop's thread: no hand-over per batch, and the commit's ``fdatasync``
-  is the only wait.
+  ``secure_delete``: ``sqlite_writer.connect_sqlite``), ``BEGIN IMMEDIATE`` …
+  ``COMMIT``, run without leaving the event loop's thread: no hand-over per
+  batch, and the commit's ``fdatasync`` is the only wait. Another process's
+  write lock is waited for on the event loop, never inside SQLite.
 - PostgreSQL: an asyncpg pool (no SQLAlchemy on the hot path); a serialization
   failure or deadlock (SQLSTATE 40001, 40P01) is ``retryable``: the runner runs
   the whole batch again.
@@ -25,8 +26,9 @@ from typing import Any, Protocol
 from sqlalchemy import make_url
 
 from .executors import Executor, PostgresExecutor, SqliteExecutor
+from .sqlite_writer import WriterConnection, commit, connect_sqlite
 
-__all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "connect_sqlite", "jitter"]
+__all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "jitter"]
 
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 _HOT_TABLES = ("subscribers", "topups", "mo_messages", "outbox", "mt_parts", "pending_requests", "early_receipts")
@@ -41,18 +43,6 @@ class BatchStore(Protocol):
     async def close(self) -> None: ...
 
 
-def connect_sqlite(path: str, *, busy_timeout: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout, cached_statements=512
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA secure_delete = ON")
-    return conn
-
-
 class SqliteBatchStore:
     dialect = "sqlite"
 
@@ -60,13 +50,15 @@ class SqliteBatchStore:
         self.path = path
         self._busy_timeout = busy_timeout
         self._commit_delay = commit_delay  # [database] test_commit_delay: a slow disk, for reliability tests
-        self._conn: sqlite3.Connection | None = None
+        self._conn: WriterConnection | None = None
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> WriterConnection:
         if self._conn is None:
-            self._conn = connect_sqlite(self.path, busy_timeout=self._busy_timeout)
-            self._conn.execute("PRAGMA busy_timeout = 0")  # never wait inside SQLite: the event loop would stop
+            conn = connect_sqlite(self.path, busy_timeout=self._busy_timeout)
+            conn.busy_timeout_ms = 0  # never wait inside SQLite: the event loop would stop
+            conn.execute("PRAGMA busy_timeout = 0")
+            self._conn = conn
         return self._conn
 
     @contextlib.asynccontextmanager
@@ -77,7 +69,7 @@ class SqliteBatchStore:
             yield SqliteExecutor(conn)
             if self._commit_delay:
                 time.sleep(random.uniform(0, self._commit_delay))  # noqa: ASYNC251 - the fault being injected
-            conn.execute("COMMIT")
+            commit(conn)  # and wipe the WAL when a sealed text was cleared (docs/security.md)
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

@@ -25,9 +25,15 @@ _PUT = insert(temporary_passwords)
 _GET = select(
     temporary_passwords.c.password_hash, temporary_passwords.c.expires_at, temporary_passwords.c.used_at
 ).where(temporary_passwords.c.msisdn == bindparam("p_msisdn"))
+# Single use, on the database itself: this password (the hash), still unused, still valid.
 _USE = (
     update(temporary_passwords)
-    .where(temporary_passwords.c.msisdn == bindparam("p_msisdn"), temporary_passwords.c.used_at.is_(None))
+    .where(
+        temporary_passwords.c.msisdn == bindparam("p_msisdn"),
+        temporary_passwords.c.password_hash == bindparam("p_hash"),
+        temporary_passwords.c.used_at.is_(None),
+        temporary_passwords.c.expires_at > bindparam("p_at"),
+    )
     .values(used_at=bindparam("p_at"))
 )
 
@@ -57,5 +63,5 @@ class SqlPasswordStore:
         used = None if row.used_at is None else parse_ts(row.used_at)
         return row.password_hash, parse_ts(row.expires_at), used
 
-    async def mark_used(self, msisdn: str, at: datetime) -> bool:
-        return await self._sql.run(_USE, {"p_msisdn": msisdn, "p_at": ts(at)}) == 1
+    async def mark_used(self, msisdn: str, password_hash: str, at: datetime) -> bool:
+        return await self._sql.run(_USE, {"p_msisdn": msisdn, "p_hash": password_hash, "p_at": ts(at)}) == 1

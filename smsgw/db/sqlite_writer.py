@@ -12,6 +12,11 @@ before its commit.
 A unit of work is a coroutine function; here its database calls never suspend,
 so it is driven to completion with a single ``send``. Awaiting anything else
 inside it is a programming error and fails that unit.
+
+Every writing connection (this thread's and the worker process's) comes from
+``connect_sqlite`` and commits with ``commit``: ``secure_delete`` is on, and a
+transaction that cleared a sealed reply text is followed by a WAL checkpoint
+(TRUNCATE), so no page image of the token survives in ``-wal``.
 """
 
 from __future__ import annotations
@@ -27,20 +32,91 @@ from typing import Any, TypeVar
 from .sqlite_fast import FastSqliteSql
 from .uow import SqlUnitOfWork
 
-__all__ = ["SqliteWriter", "connect_sqlite"]
+__all__ = ["SqliteWriter", "WriterConnection", "commit", "connect_sqlite"]
 
 T = TypeVar("T")
 Work = Callable[[SqlUnitOfWork], Awaitable[Any]]
 _STOP = object()
 
 
-def connect_sqlite(path: str, *, busy_timeout: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+# A sealed reply text (a temporary password, encrypted) left behind in the files: its
+# row is cleared once the SMSC accepted it, but older page images stay in the WAL
+# until it is checkpointed and truncated. These TEMP triggers tell the connection
+# that a transaction cleared one; ``commit`` then wipes the WAL.
+_WATCH_SEALED = (
+    "CREATE TEMP TRIGGER IF NOT EXISTS smsgw_sealed_cleared AFTER UPDATE OF sealed ON outbox"
+    " WHEN old.sealed IS NOT NULL AND new.sealed IS NULL BEGIN SELECT smsgw_sealed_cleared(); END",
+    "CREATE TEMP TRIGGER IF NOT EXISTS smsgw_sealed_deleted AFTER DELETE ON outbox"
+    " WHEN old.sealed IS NOT NULL BEGIN SELECT smsgw_sealed_cleared(); END",
+)
+# A checkpoint that readers hold up longer is tried again after a later commit, at most
+# once a second: a long reader (a backup) costs the hot path 20 ms a second, not every commit.
+_WIPE_BUSY_TIMEOUT_MS = 20
+_WIPE_RETRY_SECONDS = 1.0
+
+
+class WriterConnection(sqlite3.Connection):
+    """A writing connection: ``secure_delete`` on, and it knows when a sealed text was cleared."""
+
+    busy_timeout_ms = 0
+    watching = False  # the triggers are in place (the outbox table exists)
+    sealed_cleared = False  # a committed (or committing) transaction cleared a sealed text
+    next_wipe = 0.0  # time.monotonic() before which a held-up wipe is not tried again
+
+    def _sealed_cleared(self) -> None:
+        self.sealed_cleared = True
+
+    def watch_sealed(self) -> None:
+        if self.watching:
+            return
+        if self.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone():
+            for statement in _WATCH_SEALED:
+                self.execute(statement)
+            self.watching = True
+
+    def wipe_wal(self) -> bool:
+        """Checkpoint the WAL into the database file and truncate it to nothing; False if readers kept it."""
+        self.execute(f"PRAGMA busy_timeout = {_WIPE_BUSY_TIMEOUT_MS}")
+        try:
+            busy, _, _ = self.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        if busy:
+            self.next_wipe = time.monotonic() + _WIPE_RETRY_SECONDS
+            return False
+        self.sealed_cleared = False
+        return True
+
+
+def connect_sqlite(path: str, *, busy_timeout: float) -> WriterConnection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout, factory=WriterConnection
+    )
+    conn.busy_timeout_ms = int(busy_timeout * 1000)
+    conn.execute(f"PRAGMA busy_timeout = {conn.busy_timeout_ms}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")  # deleted content is overwritten with zeros
+    conn.create_function("smsgw_sealed_cleared", 0, conn._sealed_cleared)
+    conn.watch_sealed()
     return conn
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    """COMMIT; then, if the transaction cleared a sealed text, wipe the WAL (never raises after the COMMIT).
+
+    A wipe that readers hold up is tried again after a later commit (at most once a second).
+    """
+    conn.execute("COMMIT")
+    if not isinstance(conn, WriterConnection):
+        return
+    try:
+        conn.watch_sealed()  # the schema may have been created since the connection was opened
+        if conn.sealed_cleared and time.monotonic() >= conn.next_wipe:
+            conn.wipe_wal()  # False: readers of an older snapshot; the flag stays for a later commit
+    except sqlite3.Error:  # the commit stands; the wipe is tried again after the next one
+        pass
 
 
 def drive(coro: Coroutine[Any, Any, T]) -> T:
@@ -150,7 +226,7 @@ class SqliteWriter:
                     else:
                         conn.execute("RELEASE unit")
                         outcomes.append((future, loop, value, None))
-                conn.execute("COMMIT")
+                commit(conn)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

@@ -145,7 +145,8 @@ class AiosmpplibTransport(ESME):  # type: ignore[misc]
         The writer is forgotten too: the library's ``_disconnect`` (when its ``start`` is
         cancelled) would otherwise try to unbind on a closed transport and log a traceback.
         """
-        writer, self._writer = self._writer, None
+        writer: asyncio.StreamWriter | None = self._writer  # type: ignore[has-type]
+        self._writer = None
         if writer is not None and not writer.is_closing():
             writer.close()
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import aiohttp
 
+from smsgw.keys import new_key_file
+
 __all__ = ["Stack", "free_port", "running_stack", "subscribers_csv"]
 
 HEADER = "msisdn,kind,status,customer_type,sos_sms_allowed,language,email,karte_expires_on,balance"
@@ -71,6 +73,10 @@ class Stack:
         self.db_path = folder / "gw.db"
         self.database_url = database_url or f"sqlite+aiosqlite:///{self.db_path}"
         self.config = folder / "config.toml"
+        self.key_file = folder / "keys" / "gw.key"  # not beside the database: smsgw run would warn
+        if not self.key_file.exists():
+            self.key_file.parent.mkdir(exist_ok=True)
+            new_key_file(self.key_file)
         smpp_extra = {"enquire_link_interval": 5.0, "submit_timeout": 3.0, **(smpp or {})}
         # secret_sources = []: these tests read a temporary password from the SMS the simulator got,
         # to prove it works (a tester's simulator masks it: docs/simulator.md).
@@ -87,7 +93,7 @@ class Stack:
             + "".join(f"{k} = {_toml(v)}\n" for k, v in smpp_extra.items())
             + f'[http]\nhost = "127.0.0.1"\nport = {self.ops_port}\n'
             + f'[database]\nurl = "{self.database_url}"\n'
-            + f'[security]\nkey_file = "{folder / "gw.key"}"\n'
+            + f'[security]\nkey_file = "{self.key_file}"\n'
             + '[password]\nscrypt_n = 1024\n[logging]\nformat = "json"\nlevel = "info"\n'
             + f'[simulator]\nhost = "127.0.0.1"\nport = {self.smpp_port}\nsystem_id = "smsgw"\npassword = "demo1234"\n'
             + f"http_port = {self.sim_http}\n"

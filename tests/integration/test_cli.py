@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from handlers.rules import last_day_of_month
 from smsgw.cli import main
+from smsgw.keys import new_key_file
 
 SUBSCRIBERS = """msisdn,kind,status,customer_type,sos_sms_allowed,language,email,karte_expires_on,balance
 37120000001,postpaid,active,private,,lv,,,
@@ -24,7 +25,10 @@ SUBSCRIBERS = """msisdn,kind,status,customer_type,sos_sms_allowed,language,email
 
 
 def write_config(folder: Path, extra: str = "") -> Path:
+    """A config in ``folder`` with its own database and sealing key (made here: nothing makes one silently)."""
     path = folder / "config.toml"
+    if not (folder / "gw.key").exists():
+        new_key_file(folder / "gw.key")
     path.write_text(
         f"""
 [smpp]

@@ -9,12 +9,14 @@ can assert the effects of a handler directly.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from handlers.context import Context
-from handlers.credentials import TemporaryPassword, generate_password, hash_password
+from handlers.credentials import TemporaryPassword, decoy_hash, generate_password, hash_password, verify_password
 from handlers.model import (
     CustomerType,
     Kind,
@@ -26,10 +28,20 @@ from handlers.model import (
     SubscriberStatus,
     TopUpKind,
 )
-from handlers.ports import EmailQueue, Ledger, MonthlyOrders, PasswordStore, PendingRequests, Subscribers
+from handlers.ports import (
+    EmailQueue,
+    Ledger,
+    MonthlyOrders,
+    PasswordStore,
+    PendingRequests,
+    Subscribers,
+    Transaction,
+    UnitOfWork,
+)
 from handlers.rules import Rules
 
 __all__ = [
+    "DECOY",
     "FAST_SCRYPT_N",
     "KARTE",
     "KARTE_2",
@@ -45,10 +57,14 @@ __all__ = [
     "FakeSubscribers",
     "FakeUnitOfWork",
     "LedgerRow",
+    "RecordingVerifier",
     "ctx",
     "karte",
     "postpaid",
+    "transaction",
 ]
+
+T = TypeVar("T")
 
 #: A Tuesday in March 2026, 12:00 in Riga (EET, UTC+2): mid-month, mid-day, no DST nearby.
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
@@ -58,6 +74,9 @@ KARTE_2 = "37129000002"
 RULES = Rules()
 #: scrypt cost for test hashes: the stored string carries its own cost, so verification still works.
 FAST_SCRYPT_N = 2**4
+
+#: What a number with no temporary password is checked against (the cost of FAST_SCRYPT_N).
+DECOY = decoy_hash(n=FAST_SCRYPT_N)
 
 _ZERO = Decimal("0.00")
 
@@ -309,9 +328,11 @@ class FakePasswordStore:
             return None
         return stored.password_hash, stored.expires_at, stored.used_at
 
-    async def mark_used(self, msisdn: str, at: datetime) -> bool:
+    async def mark_used(self, msisdn: str, password_hash: str, at: datetime) -> bool:
         stored = self.temporaries.get(msisdn)
-        if stored is None or stored.used_at is not None:
+        if stored is None or stored.password_hash != password_hash or stored.used_at is not None:
+            return False
+        if at >= stored.expires_at:
             return False
         stored.used_at = at
         return True
@@ -348,6 +369,26 @@ class FakeUnitOfWork:
     @classmethod
     def with_subscribers(cls, *subscribers: Subscriber) -> FakeUnitOfWork:
         return cls(subscribers=FakeSubscribers(subscribers))
+
+
+def transaction(uow: FakeUnitOfWork) -> Transaction:
+    """``Database.read``/``write`` on the fake: every unit of work runs on ``uow``."""
+
+    async def run(work: Callable[[UnitOfWork], Awaitable[T]], /) -> T:
+        return await work(uow)
+
+    return run
+
+
+@dataclass
+class RecordingVerifier:
+    """The real ``verify_password``, recording every hash it was asked to verify against."""
+
+    hashes: list[str] = field(default_factory=list)
+
+    async def __call__(self, password: str, password_hash: str) -> bool:
+        self.hashes.append(password_hash)
+        return verify_password(password, password_hash)
 
 
 def _implements_every_port() -> tuple[Subscribers, Ledger, PendingRequests, MonthlyOrders, PasswordStore, EmailQueue]:

@@ -62,15 +62,18 @@ from handlers.monthly_run import execute
 from handlers.password import check_temporary_password, verify_portal_password
 from handlers.replies import reply_to_parse_error, reply_to_refusal
 from tests.unit.fakes import (
+    DECOY,
     FAST_SCRYPT_N,
     KARTE,
     KARTE_2,
     NOW,
     SENDER,
     FakeUnitOfWork,
+    RecordingVerifier,
     ctx,
     karte,
     postpaid,
+    transaction,
 )
 
 D = Decimal
@@ -646,6 +649,20 @@ async def test_password_rate_limit_then_try_later_then_silence_until_the_window_
     assert (await request(24 * 60 + 11)).outcome == "password_issued"
 
 
+async def check(uow: FakeUnitOfWork, msisdn: str, password: str, *, now: datetime) -> bool:
+    run = transaction(uow)
+    return await check_temporary_password(
+        msisdn, password, read=run, write=run, verify=RecordingVerifier(), decoy=DECOY, now=now
+    )
+
+
+async def portal(uow: FakeUnitOfWork, msisdn: str, password: str, *, now: datetime) -> bool:
+    run = transaction(uow)
+    return await verify_portal_password(
+        msisdn, password, read=run, write=run, verify=RecordingVerifier(), decoy=DECOY, now=now
+    )
+
+
 async def _issue(uow: FakeUnitOfWork, plain: str, at: datetime = NOW) -> None:
     assert (await send(uow, ResetPassword(), now=at, password=plain)).outcome == "password_issued"
 
@@ -654,11 +671,11 @@ async def test_temporary_password_works_once() -> None:
     uow = world()
     await _issue(uow, PLAIN)
     later = NOW + timedelta(hours=1)
-    assert await check_temporary_password(SENDER, "Kp7wX3hZqb", uow=uow, now=later) is False
-    assert await check_temporary_password(SENDER, PLAIN.lower(), uow=uow, now=later) is False
-    assert await check_temporary_password(SENDER, PLAIN, uow=uow, now=later) is True  # a wrong try did not use it
+    assert await check(uow, SENDER, "Kp7wX3hZqb", now=later) is False
+    assert await check(uow, SENDER, PLAIN.lower(), now=later) is False
+    assert await check(uow, SENDER, PLAIN, now=later) is True  # a wrong try did not use it
     assert uow.passwords.temporaries[SENDER].used_at == later
-    assert await check_temporary_password(SENDER, PLAIN, uow=uow, now=later + timedelta(seconds=1)) is False
+    assert await check(uow, SENDER, PLAIN, now=later + timedelta(seconds=1)) is False
 
 
 @pytest.mark.parametrize(
@@ -668,7 +685,7 @@ async def test_temporary_password_works_once() -> None:
 async def test_temporary_password_is_valid_24_hours(after: timedelta, works: bool) -> None:
     uow = world()
     await _issue(uow, PLAIN)
-    assert await check_temporary_password(SENDER, PLAIN, uow=uow, now=NOW + after) is works
+    assert await check(uow, SENDER, PLAIN, now=NOW + after) is works
 
 
 async def test_a_newer_temporary_password_replaces_the_earlier_one() -> None:
@@ -676,15 +693,15 @@ async def test_a_newer_temporary_password_replaces_the_earlier_one() -> None:
     await _issue(uow, PLAIN)
     await _issue(uow, "Zz9yY8xX7w", NOW + timedelta(minutes=5))
     later = NOW + timedelta(minutes=6)
-    assert await check_temporary_password(SENDER, PLAIN, uow=uow, now=later) is False
-    assert await check_temporary_password(SENDER, "Zz9yY8xX7w", uow=uow, now=later) is True
+    assert await check(uow, SENDER, PLAIN, now=later) is False
+    assert await check(uow, SENDER, "Zz9yY8xX7w", now=later) is True
 
 
 async def test_no_temporary_password_for_another_number() -> None:
     uow = world(postpaid(OTHER_SENDER))
     await _issue(uow, PLAIN)
-    assert await check_temporary_password(OTHER_SENDER, PLAIN, uow=uow, now=NOW) is False
-    assert await check_temporary_password("37127777777", PLAIN, uow=uow, now=NOW) is False
+    assert await check(uow, OTHER_SENDER, PLAIN, now=NOW) is False
+    assert await check(uow, "37127777777", PLAIN, now=NOW) is False
 
 
 async def test_current_password_keeps_working_until_the_temporary_one_is_used() -> None:
@@ -693,13 +710,13 @@ async def test_current_password_keeps_working_until_the_temporary_one_is_used() 
     await _issue(uow, PLAIN)  # perhaps a stranger's request: it changes nothing yet
 
     t = NOW + timedelta(minutes=1)
-    assert await verify_portal_password(SENDER, "Current-1", uow=uow, now=t) is True
-    assert await verify_portal_password(SENDER, "Current-1", uow=uow, now=t) is True
+    assert await portal(uow, SENDER, "Current-1", now=t) is True
+    assert await portal(uow, SENDER, "Current-1", now=t) is True
     assert uow.passwords.temporaries[SENDER].used_at is None
-    assert await verify_portal_password(SENDER, "wrong", uow=uow, now=t) is False
+    assert await portal(uow, SENDER, "wrong", now=t) is False
 
-    assert await verify_portal_password(SENDER, PLAIN, uow=uow, now=t) is True  # the SMS'd password, once
-    assert await verify_portal_password(SENDER, "Current-1", uow=uow, now=t) is False  # replaced by it
+    assert await portal(uow, SENDER, PLAIN, now=t) is True  # the SMS'd password, once
+    assert await portal(uow, SENDER, "Current-1", now=t) is False  # replaced by it
 
 
 async def test_the_smsd_password_logs_into_the_portal_exactly_once() -> None:
@@ -708,9 +725,9 @@ async def test_the_smsd_password_logs_into_the_portal_exactly_once() -> None:
     await uow.subscribers.set_portal_password(SENDER, hash_password("Current-1", n=FAST_SCRYPT_N))
     await _issue(uow, PLAIN)
     t = NOW + timedelta(minutes=1)
-    assert await verify_portal_password(SENDER, PLAIN, uow=uow, now=t) is True
-    assert await verify_portal_password(SENDER, PLAIN, uow=uow, now=t + timedelta(minutes=1)) is False
-    assert await verify_portal_password(SENDER, PLAIN, uow=uow, now=t + timedelta(hours=30)) is False
+    assert await portal(uow, SENDER, PLAIN, now=t) is True
+    assert await portal(uow, SENDER, PLAIN, now=t + timedelta(minutes=1)) is False
+    assert await portal(uow, SENDER, PLAIN, now=t + timedelta(hours=30)) is False
 
 
 # =============================================================================
