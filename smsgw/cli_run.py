@@ -17,7 +17,7 @@ __all__ = ["demo_command", "run_gateway", "use_log_key"]
 
 def use_log_key(config: Config) -> None:
     """Log lines about an MO carry the subscriber pseudonym under the current ``[security]`` key."""
-    keys = log_keys(config.security)
+    keys = log_keys(config.security, config.path)
     set_log_key(keys[0] if keys else None)
 
 
@@ -70,13 +70,16 @@ def _warn_about_key_placement(config: Config) -> None:
 
 
 def _with_demo_key(config: Config) -> Config:
-    """The demo's config; with no key configured, one in ``smsgw-demo.key`` beside the config (made if absent)."""
+    """The demo's config with a key: the configured key file, else ``smsgw-demo.key`` beside the config;
+    made if absent (a demo may make its own key; ``smsgw run`` never does)."""
     from .keys import new_key_file
     from .sealing import key_file_path
 
-    if config.security.key_file or config.security.secret_key:
+    if config.security.secret_key:
         return config
-    path = key_file_path("smsgw-demo.key", config.path)
+    path = key_file_path(config.security.key_file or "smsgw-demo.key", config.path)
+    if config.security.key_file and path.exists():
+        return config
     if not path.exists():
         new_key_file(path)
         click.echo(f"smsgw demo: made a sealing key for the demo in {path}", err=True)
@@ -86,8 +89,9 @@ def _with_demo_key(config: Config) -> Config:
 
 def demo_command(config: Config, config_path: str, *, reset: bool = False) -> None:
     """Start smsc-sim, load the demo subscribers, and run the gateway against the simulator (``demo.py``)."""
-    from .demo import run_demo
+    from .demo import check_ports, run_demo
 
+    check_ports(config)  # a port in use stops the demo before anything, the key included, is made
     config = _with_demo_key(config)
 
     if not str(config.database.url).startswith("sqlite"):

@@ -75,26 +75,17 @@ def subscriber_key(msisdn: str, log_key: bytes) -> str:
     return _pseudonym(_normalised(msisdn), log_key)
 
 
-def key_material(security: SecurityConfig) -> list[bytes]:
-    """The configured sealing keys as bytes, current first; [] when none is configured yet.
+def key_material(security: SecurityConfig, config_path: Path) -> list[bytes]:
+    """The configured sealing keys as bytes, current first, read as the sealer reads them
+    (``SMSGW_SECRET_KEY`` / ``secret_key`` first, then ``key_file`` beside the config); [] when none."""
+    from .sealing import KeySource, configured_keys
 
-    ``[security] secret_key`` (``SMSGW_SECRET_KEY``) wins, several keys separated
-    by commas or spaces; otherwise one key per line of ``key_file``. Nothing is
-    created: a missing file is no key.
-    """
-    if security.secret_key:
-        return [key.encode("ascii", "replace") for key in _KEY_SEPARATORS.split(security.secret_key) if key]
-    try:
-        text = Path(security.key_file).read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return []
-    keys = (line.strip() for line in text.splitlines())
-    return [key.encode("ascii") for key in keys if key and not key.startswith("#")]
+    return configured_keys(KeySource(security.secret_key, security.key_file, config_path))
 
 
-def log_keys(security: SecurityConfig) -> list[bytes]:
+def log_keys(security: SecurityConfig, config_path: Path) -> list[bytes]:
     """The log key of every configured sealing key, current first."""
-    return [derive_log_key(material) for material in key_material(security)]
+    return [derive_log_key(material) for material in key_material(security, config_path)]
 
 
 def set_log_key(log_key: bytes | None) -> None:

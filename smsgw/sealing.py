@@ -151,6 +151,17 @@ def _environment_keys(secret_key: str) -> list[bytes]:
     return [key.encode("ascii") for key in keys]
 
 
+def configured_keys(source: KeySource) -> list[bytes]:
+    """The configured keys, current first, as ``load_sealer`` reads them; [] when none can be read."""
+    try:
+        keys = _environment_keys(source.secret_key)
+        if source.key_file:
+            keys += read_key_file(key_file_path(source.key_file, source.config_path))
+    except SealingError:
+        return []
+    return keys
+
+
 def load_sealer(source: KeySource, *, required: bool) -> Sealer:
     """The configured keys: ``secret_key``'s first (the first of all seals), then the key file's.
 

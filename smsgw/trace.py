@@ -210,5 +210,5 @@ def render(trace: Trace, keys: Sequence[str], tz: tzinfo) -> list[str]:
 def trace_lines(config: Config, msisdn: str, *, limit: int = 20) -> list[str]:
     """What ``smsgw trace MSISDN`` prints, read from ``[database]`` with the pseudonyms of ``[security]``."""
     found = asyncio.run(read_trace(config.database.url, msisdn, limit=limit))
-    keys = [subscriber_key(found.number, key) for key in log_keys(config.security)]
+    keys = [subscriber_key(found.number, key) for key in log_keys(config.security, config.path)]
     return render(found, keys, ZoneInfo(config.sos.timezone))

@@ -26,7 +26,7 @@ from handlers.replies import reply_to_parse_error, reply_to_refusal
 
 from ..db.messages import MoRecord, fingerprint
 from ..logs import subscriber_fields
-from ..sealing import SEALED_PLACEHOLDER, Sealer
+from ..sealing import SEALED_PLACEHOLDER, Sealer, SealingError
 from .jobs import Decision, MoJob
 from .journal import Journal
 from .records import NewPart, NewReply, Records
@@ -116,6 +116,8 @@ class Decider:
                     "mo_failed", mo_id=job.id, error=f"loaded but missing: {miss}", **subscriber_fields(job.source)
                 )
                 decisions.append(Decision(job.id, "failed", failed=True))
+            except SealingError:
+                raise  # no key to seal a password SMS with: the caller's configuration error, not this MO's
             except _PasswordNeeded:
                 journal.rollback(mark)
                 decisions.append(Decision(job.id, "password_pending", "ResetPassword", needs_password=True))

@@ -30,6 +30,7 @@ from ..db.batch_sender import record_sender_work, sweep_early_receipts
 from ..db.batch_store import BatchStore, jitter
 from ..db.batch_write import write_decisions
 from ..logs import log_failure
+from ..sealing import SealingError
 from .decide import Decider
 from .jobs import Batch, BatchResult, Decision
 from .snapshot import Keys, Miss, Snapshot
@@ -63,6 +64,8 @@ class BatchRunner:
         """Run ``batch`` in one transaction (split if the database refuses it); returns after the commit."""
         try:
             return await self._attempt(batch)
+        except SealingError:
+            raise  # no key: splitting cannot help
         except Exception as error:
             if len(batch.mos) + (1 if _has_sender_work(batch) else 0) <= 1:
                 raise

@@ -252,11 +252,12 @@ def test_config_problems_are_all_listed_and_secrets_never_echoed(tmp_path: Path)
 
 def test_trace_prints_the_log_key_and_the_mos(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from smsgw.log_context import derive_log_key, subscriber_key
+    from smsgw.sealing import read_key_file
 
     cli("mo", "37120000001", "1643", "V 29000001 5")
     result = cli("trace", "20000001")
     assert result.exit_code == 0, result.output
-    key = subscriber_key("37120000001", derive_log_key((tmp_path / "gw.key").read_bytes().strip()))
+    key = subscriber_key("37120000001", derive_log_key(read_key_file(tmp_path / "gw.key")[0]))
     lines = result.stdout.splitlines()
     assert lines[0] == "subscriber  37120000001"
     assert lines[1].startswith(f"log key     {key}  ")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import structlog
+from cryptography.fernet import Fernet
 
 from smsgw.config import SecurityConfig
 from smsgw.log_context import (
@@ -94,10 +95,13 @@ def test_no_subscriber_field_without_a_key() -> None:
 
 
 def test_key_material_from_the_environment_or_the_key_file(tmp_path: Path) -> None:
-    assert key_material(SecurityConfig(secret_key="new, old")) == [b"new", b"old"]
+    """Read as the sealer reads them: the environment's keys first, then the key file beside the config."""
+    config = tmp_path / "config.toml"
+    new, old = Fernet.generate_key(), Fernet.generate_key()
+    assert key_material(SecurityConfig(secret_key=f"{new.decode()}, {old.decode()}"), config) == [new, old]
     key_file = tmp_path / "smsgw.key"
-    assert key_material(SecurityConfig(key_file=str(key_file))) == []
+    assert key_material(SecurityConfig(key_file="smsgw.key"), config) == []
     assert not key_file.exists()  # reading never creates a key
-    key_file.write_text("# current first\nnewkey\n\noldkey\n")
-    assert key_material(SecurityConfig(key_file=str(key_file))) == [b"newkey", b"oldkey"]
-    assert log_keys(SecurityConfig(key_file=str(key_file))) == [derive_log_key(b"newkey"), derive_log_key(b"oldkey")]
+    key_file.write_text(f"# current first\n{new.decode()}\n\n{old.decode()}\n")
+    assert key_material(SecurityConfig(key_file="smsgw.key"), config) == [new, old]  # relative to the config
+    assert log_keys(SecurityConfig(key_file=str(key_file)), config) == [derive_log_key(new), derive_log_key(old)]
