@@ -43,6 +43,8 @@ class HeldPart:
 
 def hold(claimed: ClaimedReply, text: str) -> tuple[HeldReply, list[HeldPart]]:
     """Encode a claimed reply (``text`` unsealed); raises ValueError if it cannot be sent as SMS."""
+    _address(claimed.source, "source", digits=False)
+    _address(claimed.destination, "destination", digits=True)
     parts = split_text(text, reference=claimed.id & 0xFF)
     pending = set(range(1, len(parts) + 1)) - set(claimed.done_parts)
     reply = HeldReply(claimed, parts, pending)
@@ -53,17 +55,28 @@ def hold(claimed: ClaimedReply, text: str) -> tuple[HeldReply, list[HeldPart]]:
     return reply, held
 
 
+def _address(address: str, name: str, *, digits: bool) -> str:
+    """The address as a submit_sm carries it; ValueError when none can (SMPP 3.4: ASCII, 20 octets at most)."""
+    plain = plain_address(address)
+    if not (plain.isascii() and plain.isprintable() and 0 < len(plain) <= 20) or (digits and not plain.isdigit()):
+        raise ValueError(f"{name} {address!r} is not an address a submit_sm can carry")
+    return plain
+
+
 def submit_sm(part: HeldPart, registered_delivery: bool) -> ShortMessage:
+    """The submit_sm of one part; ValueError if its addresses cannot be sent (the reply then fails)."""
     reply, encoded = part.reply.claimed, part.reply.parts[part.number - 1]
+    source = _address(reply.source, "source", digits=False)
+    destination = _address(reply.destination, "destination", digits=True)
     source_ton, source_npi = ton_npi(reply.source)
     dest_ton, dest_npi = ton_npi(reply.destination)
     return ShortMessage(
         source_addr_ton=source_ton,
         source_addr_npi=source_npi,
-        source_addr=plain_address(reply.source),
+        source_addr=source,
         dest_addr_ton=dest_ton,
         dest_addr_npi=dest_npi,
-        destination_addr=plain_address(reply.destination),
+        destination_addr=destination,
         esm_class=encoded.esm_class,
         registered_delivery=1 if registered_delivery else 0,
         data_coding=encoded.data_coding,
