@@ -106,7 +106,7 @@ url = "{database_url}"
 key_file = "{key_file}"
 [logging]
 format = "json"
-level = "warning"
+level = "info"
 [simulator]
 host = "127.0.0.1"
 port = {smpp_port}

@@ -151,62 +151,43 @@ async def _receipts(ex: Executor, receipts: Sequence[ReceiptJob], when: str) -> 
     return hits
 
 
+def _by_state(pairs: Sequence[tuple[object, str]]) -> dict[str, list[object]]:
+    """Keys grouped by the state they take: one statement per state (a batch's receipts mostly share one)."""
+    groups: dict[str, list[object]] = {}
+    for key, state in pairs:
+        groups.setdefault(state, []).append(key)
+    return groups
+
+
 async def _single_part_states(ex: Executor, pairs: Sequence[tuple[int, str]], when: str) -> dict[int, str | None]:
     """A one-part reply takes its part's state at once; returns the MO id of each reply updated."""
-    if not pairs:
-        return {}
-    if ex.dialect == "postgresql":
-        rows = await ex.fetch(
-            "UPDATE outbox AS o SET state = u.state, updated_at = ? FROM unnest(?::int[], ?::text[]) AS u(id, state)"
-            " WHERE o.id = u.id AND o.parts = 1 AND o.state IN ('submitted', 'sending') RETURNING o.id, o.mo_id",
-            when,
-            [outbox_id for outbox_id, _ in pairs],
-            [state for _, state in pairs],
-        )
-        return {int(outbox_id): mo_id for outbox_id, mo_id in rows}
     updated: dict[int, str | None] = {}
-    for outbox_id, state in pairs:
-        rows = await ex.fetch(
-            "UPDATE outbox SET state = ?, updated_at = ? WHERE id = ? AND parts = 1"
-            " AND state IN ('submitted', 'sending') RETURNING mo_id",
+    for state, ids in _by_state(pairs).items():
+        where, args = ex.any_of("id", ids, "int")
+        for outbox_id, mo_id in await ex.fetch(
+            f"UPDATE outbox SET state = ?, updated_at = ? WHERE {where} AND parts = 1"
+            " AND state IN ('submitted', 'sending') RETURNING id, mo_id",
             state,
             when,
-            outbox_id,
-        )
-        if rows:
-            updated[outbox_id] = rows[0][0]
+            *args,
+        ):
+            updated[int(outbox_id)] = mo_id
     return updated
 
 
 async def _match_parts(ex: Executor, receipts: Sequence[ReceiptJob], when: str) -> list[int | None]:
     """Set each receipt's part state; per receipt, the reply id of its part, or None if no part has that id."""
-    if ex.dialect == "postgresql":
-        ids = [v for r in receipts for v in r.variants]
-        states = [r.state for r in receipts for _ in r.variants]
-        rows = await ex.fetch(
-            "UPDATE mt_parts AS p SET state = r.state, updated_at = ? FROM unnest(?::text[], ?::text[])"
-            " AS r(mid, state) WHERE p.smsc_message_id = r.mid RETURNING p.smsc_message_id, p.outbox_id",
+    by_id: dict[str, int] = {}
+    for state, variants in _by_state([(v, r.state) for r in receipts for v in r.variants]).items():
+        where, args = ex.any_of("smsc_message_id", variants)
+        for message_id, outbox_id in await ex.fetch(
+            f"UPDATE mt_parts SET state = ?, updated_at = ? WHERE {where} RETURNING smsc_message_id, outbox_id",
+            state,
             when,
-            ids,
-            states,
-        )
-        by_id = {mid: outbox_id for mid, outbox_id in rows}
-        return [next((by_id[v] for v in r.variants if v in by_id), None) for r in receipts]
-    found: list[int | None] = []
-    for receipt in receipts:
-        hit = None
-        for variant in receipt.variants:
-            rows = await ex.fetch(
-                "UPDATE mt_parts SET state = ?, updated_at = ? WHERE smsc_message_id = ? RETURNING outbox_id",
-                receipt.state,
-                when,
-                variant,
-            )
-            if rows:
-                hit = int(rows[0][0])
-                break
-        found.append(hit)
-    return found
+            *args,
+        ):
+            by_id[message_id] = int(outbox_id)
+    return [next((by_id[v] for v in r.variants if v in by_id), None) for r in receipts]
 
 
 async def _settle(ex: Executor, outbox_id: int, when: str) -> str | None:

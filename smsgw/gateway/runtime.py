@@ -303,6 +303,8 @@ class Gateway:
             "gateway_stopped",
             released=len(released),
             seconds=round(time.monotonic() - began, 3),
+            batches=self.pipeline.batches,
+            commits=self.app.runner.commits,
             pid=os.getpid(),
         )
 
