@@ -25,10 +25,9 @@ import structlog
 
 from handlers.rules import day_bounds, month_bounds
 
-from ..db.batch_load import load_snapshot
-from ..db.batch_sender import record_sender_work, sweep_early_receipts
+from ..db.batch_sender import sweep_early_receipts
 from ..db.batch_store import BatchStore, jitter
-from ..db.batch_write import write_decisions
+from ..db.batch_write import write_plan
 from ..logs import log_failure
 from ..sealing import SealingError
 from .decide import Decider
@@ -112,15 +111,15 @@ class BatchRunner:
     async def _transaction(self, batch: Batch, keys: Keys, now: datetime) -> BatchResult:
         tz = self.decider.rules.tz
         snap = Snapshot(now, day_bounds(now, tz), month_bounds(now, tz), now - self._redelivery_window)
-        async with self.store.transaction() as ex:
+        store = self.store
+        async with store.transaction(keys.lock_keys() if batch.mos else ()) as ex:
             reply_ids: list[int] = []
             decisions: list[Decision] = []
             if batch.mos:
-                await ex.lock(keys.lock_keys())
-                await load_snapshot(ex, keys, snap)
+                await store.load(ex, keys, snap)
                 view, records, decisions = self.decider.decide(snap, batch.mos, keys)
-                reply_ids = await write_decisions(ex, view, records)
-            work = await record_sender_work(ex, batch, now, self._variants)
+                reply_ids = await store.write(ex, write_plan(view, records))
+            work = await store.sender_work(ex, batch, now, self._variants)
         self.commits += 1
         return BatchResult(
             tuple(decisions),

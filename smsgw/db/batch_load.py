@@ -27,14 +27,14 @@ from ..batch.snapshot import Keys, OrderRow, Snapshot, StoredPart, TopUpSum
 from .executors import Executor
 from .timefmt import euros, parse_day, parse_ts, ts
 
-__all__ = ["load_snapshot"]
+__all__ = ["load_parts", "load_snapshot", "subscriber_from_row"]
 
 _SUBSCRIBER_COLUMNS = (
     "msisdn, kind, status, customer_type, sos_sms_allowed, language, email, karte_expires_on, balance_cents"
 )
 
 
-def _subscriber(row: Sequence[Any]) -> Subscriber:
+def subscriber_from_row(row: Sequence[Any]) -> Subscriber:
     return Subscriber(
         msisdn=row[0],
         kind=Kind(row[1]),
@@ -56,7 +56,7 @@ async def load_snapshot(ex: Executor, keys: Keys, snap: Snapshot) -> None:
             snap.subscribers[number] = None
         where, args = ex.any_of("msisdn", keys.numbers)
         for row in await ex.fetch(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers WHERE {where}", *args):
-            snap.subscribers[row[0]] = _subscriber(row)
+            snap.subscribers[row[0]] = subscriber_from_row(row)
     if keys.password_senders:
         for msisdn in keys.password_senders:
             snap.password_history[msisdn] = []
@@ -84,7 +84,12 @@ async def load_snapshot(ex: Executor, keys: Keys, snap: Snapshot) -> None:
             f"SELECT smsc_ref, id, outcome FROM mo_messages WHERE {where}", *args
         ):
             snap.by_ref[ref] = (mo_id, outcome)
-    for key in keys.parts:  # long MOs are rare: one query per message
+    await load_parts(ex, keys, snap)
+
+
+async def load_parts(ex: Executor, keys: Keys, snap: Snapshot) -> None:
+    """The stored parts of the long MOs the batch has parts of (rare: one query per message)."""
+    for key in keys.parts:
         rows = await ex.fetch(
             "SELECT sequence, data_coding, text, received_at, mo_id FROM mo_parts"
             " WHERE source = ? AND destination = ? AND reference = ? AND total = ?",

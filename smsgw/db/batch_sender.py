@@ -29,7 +29,7 @@ from .executors import Executor
 from .outbox import ClaimedReply, PartAccepted
 from .timefmt import parse_ts, ts
 
-__all__ = ["SenderWork", "claim_replies", "record_sender_work", "sweep_early_receipts"]
+__all__ = ["SenderWork", "claim_replies", "record_sender_work", "settle_reply", "sweep_early_receipts"]
 
 ReceiptHit = tuple[int, str | None] | None
 _UNSENT = "state IN ('queued', 'sending')"
@@ -145,7 +145,7 @@ async def _receipts(ex: Executor, receipts: Sequence[ReceiptJob], when: str) -> 
     mo_ids = await _single_part_states(ex, single, when)
     for outbox_id, _ in single:
         if outbox_id not in mo_ids:  # several parts (or a repeated receipt): settled from its parts
-            mo_ids[outbox_id] = await _settle(ex, outbox_id, when)
+            mo_ids[outbox_id] = await settle_reply(ex, outbox_id, when)
     for hit in found:
         hits.append(None if hit is None else (hit, mo_ids.get(hit)))
     return hits
@@ -190,7 +190,7 @@ async def _match_parts(ex: Executor, receipts: Sequence[ReceiptJob], when: str) 
     return [next((by_id[v] for v in r.variants if v in by_id), None) for r in receipts]
 
 
-async def _settle(ex: Executor, outbox_id: int, when: str) -> str | None:
+async def settle_reply(ex: Executor, outbox_id: int, when: str) -> str | None:
     """A reply of several parts: its state once every part has one (the first failure, or delivered)."""
     reply = await ex.fetch("SELECT parts, mo_id FROM outbox WHERE id = ?", outbox_id)
     if not reply:

@@ -20,12 +20,19 @@ import contextlib
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import make_url
 
+from ..batch.jobs import Batch
+from ..batch.snapshot import Keys, Snapshot
+from .batch_load import load_snapshot
+from .batch_sender import SenderWork, record_sender_work
+from .batch_write import WritePlan, write_decisions, write_rare
 from .executors import Executor, PostgresExecutor, SqliteExecutor
+from .pg_batch import lock_script, pg_load, pg_sender_work, pg_write
 from .sqlite_writer import WriterConnection, commit, connect_sqlite
 
 __all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "jitter"]
@@ -35,9 +42,16 @@ _HOT_TABLES = ("subscribers", "topups", "mo_messages", "outbox", "mt_parts", "pe
 
 
 class BatchStore(Protocol):
+    """A database's way of running a batch: its transaction, and how it loads, writes and records."""
+
     dialect: str
 
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[Executor]: ...
+    def transaction(self, lock: Sequence[str] = ()) -> contextlib.AbstractAsyncContextManager[Executor]: ...
+    async def load(self, ex: Executor, keys: Keys, snap: Snapshot) -> None: ...
+    async def write(self, ex: Executor, plan: WritePlan) -> list[int]: ...
+    async def sender_work(
+        self, ex: Executor, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
+    ) -> SenderWork: ...
     def retryable(self, error: BaseException) -> bool: ...
     async def analyze(self) -> None: ...
     async def close(self) -> None: ...
@@ -62,7 +76,8 @@ class SqliteBatchStore:
         return self._conn
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
+    async def transaction(self, lock: Sequence[str] = ()) -> AsyncIterator[Executor]:
+        """BEGIN IMMEDIATE: the write lock orders everything (``lock`` is not needed)."""
         conn = self.conn
         await self._begin_immediate(conn)
         try:
@@ -94,6 +109,17 @@ class SqliteBatchStore:
             waited += delay
             delay = min(delay * 2, 0.05)
 
+    async def load(self, ex: Executor, keys: Keys, snap: Snapshot) -> None:
+        await load_snapshot(ex, keys, snap)
+
+    async def write(self, ex: Executor, plan: WritePlan) -> list[int]:
+        return await write_decisions(ex, plan)
+
+    async def sender_work(
+        self, ex: Executor, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
+    ) -> SenderWork:
+        return await record_sender_work(ex, batch, now, variants)
+
     def retryable(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.OperationalError) and _busy(error)
 
@@ -106,7 +132,9 @@ class SqliteBatchStore:
             self._conn = None
 
 
-
+def _conn(ex: Executor) -> Any:
+    assert isinstance(ex, PostgresExecutor)
+    return ex.conn
 
 
 def _busy(error: sqlite3.OperationalError) -> bool:
@@ -135,10 +163,30 @@ class PostgresBatchStore:
         return self._pool
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Executor]:
+    async def transaction(self, lock: Sequence[str] = ()) -> AsyncIterator[Executor]:
+        """BEGIN and the advisory locks of ``lock`` in one round trip (``pg_batch.lock_script``)."""
         pool = await self._get_pool()
-        async with pool.acquire() as conn, conn.transaction():
-            yield PostgresExecutor(conn)
+        async with pool.acquire() as conn:
+            await conn.execute(lock_script(lock))
+            try:
+                yield PostgresExecutor(conn)
+                await conn.execute("COMMIT")
+            except BaseException:
+                if not conn.is_closed() and conn.is_in_transaction():
+                    await conn.execute("ROLLBACK")
+                raise
+
+    async def load(self, ex: Executor, keys: Keys, snap: Snapshot) -> None:
+        await pg_load(_conn(ex), ex, keys, snap)
+
+    async def write(self, ex: Executor, plan: WritePlan) -> list[int]:
+        await write_rare(ex, plan)
+        return await pg_write(_conn(ex), plan)
+
+    async def sender_work(
+        self, ex: Executor, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
+    ) -> SenderWork:
+        return await pg_sender_work(_conn(ex), ex, batch, now, variants)
 
     def retryable(self, error: BaseException) -> bool:
         return getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES

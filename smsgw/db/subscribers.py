@@ -7,12 +7,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import BigInteger, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from handlers.model import CustomerType, Kind, Language, Subscriber, SubscriberStatus
 
 from .schema import subscribers as t
+from .pg_batch import lock_key
 from .sql import Sql
 from .timefmt import cents, day, euros, parse_day, ts
 
@@ -38,6 +39,7 @@ _CREDIT = (
         karte_expires_on=bindparam("p_expires"),
     )
 )
+_ADVISORY = select(func.pg_advisory_xact_lock(bindparam("p_key", type_=BigInteger)))
 _SET_PASSWORD = update(t).where(t.c.msisdn == bindparam("p_msisdn")).values(portal_password_hash=bindparam("p_hash"))
 _PASSWORD = select(t.c.portal_password_hash).where(t.c.msisdn == bindparam("p_msisdn"))
 
@@ -61,6 +63,8 @@ class SqlSubscribers:
         self._sql = sql
 
     async def get(self, msisdn: str, *, lock: bool = False) -> Subscriber | None:
+        if lock and self._sql.dialect == "postgresql":  # the lock the hot path's batches take (pg_batch.lock_key)
+            await self._sql.value(_ADVISORY, {"p_key": lock_key(msisdn)})
         row = await self._sql.row(_GET_LOCKED if lock else _GET, {"p_msisdn": msisdn})
         return None if row is None else _subscriber(row)
 
