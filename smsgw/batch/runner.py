@@ -112,14 +112,15 @@ class BatchRunner:
         tz = self.decider.rules.tz
         snap = Snapshot(now, day_bounds(now, tz), month_bounds(now, tz), now - self._redelivery_window)
         store = self.store
-        async with store.transaction(keys.lock_keys() if batch.mos else ()) as ex:
-            reply_ids: list[int] = []
+        alone = not batch.mos and batch.claim is None  # on PostgreSQL one statement, atomic by itself
+        async with store.transaction(keys.lock_keys() if batch.mos else (), alone=alone) as ex:
             decisions: list[Decision] = []
+            plan = None
             if batch.mos:
                 await store.load(ex, keys, snap)
                 view, records, decisions = self.decider.decide(snap, batch.mos, keys)
-                reply_ids = await store.write(ex, write_plan(view, records))
-            work = await store.sender_work(ex, batch, now, self._variants)
+                plan = write_plan(view, records)
+            reply_ids, work = await store.record(ex, plan, batch, now, self._variants)
         self.commits += 1
         return BatchResult(
             tuple(decisions),

@@ -29,7 +29,14 @@ from .executors import Executor
 from .outbox import ClaimedReply, PartAccepted
 from .timefmt import parse_ts, ts
 
-__all__ = ["SenderWork", "claim_replies", "record_sender_work", "settle_reply", "sweep_early_receipts"]
+__all__ = [
+    "SenderWork",
+    "claim_replies",
+    "record_receipts",
+    "record_sender_work",
+    "settle_reply",
+    "sweep_early_receipts",
+]
 
 ReceiptHit = tuple[int, str | None] | None
 _UNSENT = "state IN ('queued', 'sending')"
@@ -71,7 +78,7 @@ async def record_sender_work(
     receipts = list(batch.receipts)
     if batch.accepted:
         receipts[:0] = await _accepted(ex, batch.accepted, when, variants)
-    hits = await _receipts(ex, receipts, when) if receipts else []
+    hits = await record_receipts(ex, receipts, when) if receipts else []
     hits = hits[len(receipts) - len(batch.receipts) :]
     if batch.acks:
         await ex.many("UPDATE mo_messages SET acked = ? WHERE id = ?", [(True, mo_id) for mo_id in batch.acks])
@@ -134,7 +141,8 @@ async def _accepted(
     return [ReceiptJob((mid,), state) for mid, state in settled.items()]
 
 
-async def _receipts(ex: Executor, receipts: Sequence[ReceiptJob], when: str) -> list[ReceiptHit]:
+async def record_receipts(ex: Executor, receipts: Sequence[ReceiptJob], when: str) -> list[ReceiptHit]:
+    """Apply receipts; per receipt, (reply id, MO id) of its part's reply, or None (kept as an early receipt)."""
     found = await _match_parts(ex, receipts, when)
     hits: list[ReceiptHit] = []
     single = [(hit, r.state) for r, hit in zip(receipts, found, strict=True) if hit is not None]
@@ -294,7 +302,7 @@ async def sweep_early_receipts(ex: Executor, now: datetime) -> int:
     if not rows:
         return 0
     receipts = [ReceiptJob((mid,), state) for mid, state in rows]
-    await _receipts(ex, receipts, ts(now))
+    await record_receipts(ex, receipts, ts(now))
     where, args = ex.any_of("smsc_message_id", [mid for mid, _ in rows])
     await ex.execute(f"DELETE FROM early_receipts WHERE {where}", *args)
     return len(rows)

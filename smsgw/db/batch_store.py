@@ -32,7 +32,7 @@ from .batch_load import load_snapshot
 from .batch_sender import SenderWork, record_sender_work
 from .batch_write import WritePlan, write_decisions, write_rare
 from .executors import Executor, PostgresExecutor, SqliteExecutor
-from .pg_batch import lock_script, pg_load, pg_sender_work, pg_write
+from .pg_batch import lock_script, pg_load, pg_record
 from .sqlite_writer import WriterConnection, commit, connect_sqlite
 
 __all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "jitter"]
@@ -46,12 +46,18 @@ class BatchStore(Protocol):
 
     dialect: str
 
-    def transaction(self, lock: Sequence[str] = ()) -> contextlib.AbstractAsyncContextManager[Executor]: ...
+    def transaction(
+        self, lock: Sequence[str] = (), *, alone: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Executor]: ...
     async def load(self, ex: Executor, keys: Keys, snap: Snapshot) -> None: ...
-    async def write(self, ex: Executor, plan: WritePlan) -> list[int]: ...
-    async def sender_work(
-        self, ex: Executor, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
-    ) -> SenderWork: ...
+    async def record(
+        self,
+        ex: Executor,
+        plan: WritePlan | None,
+        batch: Batch,
+        now: datetime,
+        variants: Callable[[str], tuple[str, ...]],
+    ) -> tuple[list[int], SenderWork]: ...
     def retryable(self, error: BaseException) -> bool: ...
     async def analyze(self) -> None: ...
     async def close(self) -> None: ...
@@ -76,7 +82,7 @@ class SqliteBatchStore:
         return self._conn
 
     @contextlib.asynccontextmanager
-    async def transaction(self, lock: Sequence[str] = ()) -> AsyncIterator[Executor]:
+    async def transaction(self, lock: Sequence[str] = (), *, alone: bool = False) -> AsyncIterator[Executor]:
         """BEGIN IMMEDIATE: the write lock orders everything (``lock`` is not needed)."""
         conn = self.conn
         await self._begin_immediate(conn)
@@ -112,13 +118,16 @@ class SqliteBatchStore:
     async def load(self, ex: Executor, keys: Keys, snap: Snapshot) -> None:
         await load_snapshot(ex, keys, snap)
 
-    async def write(self, ex: Executor, plan: WritePlan) -> list[int]:
-        return await write_decisions(ex, plan)
-
-    async def sender_work(
-        self, ex: Executor, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
-    ) -> SenderWork:
-        return await record_sender_work(ex, batch, now, variants)
+    async def record(
+        self,
+        ex: Executor,
+        plan: WritePlan | None,
+        batch: Batch,
+        now: datetime,
+        variants: Callable[[str], tuple[str, ...]],
+    ) -> tuple[list[int], SenderWork]:
+        reply_ids = await write_decisions(ex, plan) if plan is not None else []
+        return reply_ids, await record_sender_work(ex, batch, now, variants)
 
     def retryable(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.OperationalError) and _busy(error)
@@ -163,10 +172,14 @@ class PostgresBatchStore:
         return self._pool
 
     @contextlib.asynccontextmanager
-    async def transaction(self, lock: Sequence[str] = ()) -> AsyncIterator[Executor]:
-        """BEGIN and the advisory locks of ``lock`` in one round trip (``pg_batch.lock_script``)."""
+    async def transaction(self, lock: Sequence[str] = (), *, alone: bool = False) -> AsyncIterator[Executor]:
+        """BEGIN and the advisory locks of ``lock`` in one round trip (``pg_batch.lock_script``);
+        ``alone``: the work is one statement, atomic by itself (no BEGIN, no COMMIT)."""
         pool = await self._get_pool()
         async with pool.acquire() as conn:
+            if alone:
+                yield PostgresExecutor(conn)
+                return
             await conn.execute(lock_script(lock))
             try:
                 yield PostgresExecutor(conn)
@@ -179,14 +192,17 @@ class PostgresBatchStore:
     async def load(self, ex: Executor, keys: Keys, snap: Snapshot) -> None:
         await pg_load(_conn(ex), ex, keys, snap)
 
-    async def write(self, ex: Executor, plan: WritePlan) -> list[int]:
-        await write_rare(ex, plan)
-        return await pg_write(_conn(ex), plan)
-
-    async def sender_work(
-        self, ex: Executor, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
-    ) -> SenderWork:
-        return await pg_sender_work(_conn(ex), ex, batch, now, variants)
+    async def record(
+        self,
+        ex: Executor,
+        plan: WritePlan | None,
+        batch: Batch,
+        now: datetime,
+        variants: Callable[[str], tuple[str, ...]],
+    ) -> tuple[list[int], SenderWork]:
+        if plan is not None:
+            await write_rare(ex, plan)
+        return await pg_record(_conn(ex), ex, plan, batch, now, variants)
 
     def retryable(self, error: BaseException) -> bool:
         return getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES

@@ -1,4 +1,4 @@
-"""The batch unit of work on PostgreSQL in a handful of round trips, whatever the batch's size.
+"""The batch unit of work on PostgreSQL in four round trips, whatever the batch's size (one without MOs).
 
 A statement costs a round trip to the server, so the batch is shaped around them:
 
@@ -7,15 +7,17 @@ A statement costs a round trip to the server, so the batch is shaped around them
    the same in the cold paths), so instances never deadlock on each other and
    copies of one MO on two instances are decided one after the other;
 2. one load: every table the batch reads, as arrays of rows in one ``SELECT``;
-3. one write: every table it writes, as data-modifying CTEs fed by ``unnest``;
-4. the sender's work (heartbeat, parts about to be written, accepted parts, acks,
-   failures) in one statement, and the receipts in one more (they must see the
-   parts recorded by the first);
-5. ``COMMIT``.
+3. one statement for everything it writes (``pg_record``): the decisions' rows and
+   the sender's work — heartbeat, parts about to be written, accepted parts,
+   acknowledgements, failures, receipts — as data-modifying CTEs fed by ``unnest``.
+   A receipt of a part accepted in the same batch is applied to that part's new
+   row directly (the CTEs of one statement do not see each other's rows);
+4. ``COMMIT``.
 
-Writes that few batches have (parts of long MOs, portal passwords) and claims
-go through the generic SQL (``batch_write``, ``batch_sender``) on the same
-connection.
+A batch with no MO and no claim is that one statement alone, in autocommit.
+Writes that few batches have (parts of long MOs, portal passwords), claims, the
+early receipts a newly recorded message id settles and replies of several parts
+go through the generic SQL (``batch_write``, ``batch_sender``) on the same connection.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from ..batch.jobs import Batch, ReceiptJob, Takeover
 from ..batch.snapshot import Keys, OrderRow, Snapshot, TopUpSum
 from ..db.outbox import ClaimedReply
 from .batch_load import load_parts, subscriber_from_row
-from .batch_sender import SenderWork, claim_replies, settle_reply
+from .batch_sender import SenderWork, claim_replies, record_receipts, settle_reply
 from .batch_write import WritePlan
 from .timefmt import euros, parse_ts, ts
 
-__all__ = ["lock_key", "lock_script", "pg_load", "pg_sender_work", "pg_write"]
+__all__ = ["lock_key", "lock_script", "pg_load", "pg_record"]
 
 
 def lock_key(name: str) -> int:
@@ -119,8 +121,7 @@ async def pg_load(conn: Any, ex: Any, keys: Keys, snap: Snapshot) -> None:
     await load_parts(ex, keys, snap)
 
 
-_WRITE = """
-WITH
+_DECISIONS = """
  mos AS (INSERT INTO mo_messages (id, source, destination, text, data_coding, smsc_ref, fingerprint, received_at,
                                   processed_at, command, outcome, acked)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[],
@@ -157,19 +158,54 @@ WITH
              FROM unnest($50::text[], $51::text[], $52::text[], $53::text[], $54::text[], $55::text[], $56::int[],
                          $57::text[], $58::text[], $59::text[], $60::text[], $61::text[])
                   WITH ORDINALITY AS u(m, so, d, tx, se, st, at, na, ex, ca, ua, cb, n)
-             ORDER BY n RETURNING id)
-SELECT id FROM replies
+             ORDER BY n RETURNING id),"""
+
+_SENDER = """
+ beat AS (INSERT INTO instances (name, heartbeat_at, started_at, pid)
+          SELECT n, $62, s, p FROM unnest($63::text[], $64::text[], $65::int[]) AS u(n, s, p)
+          ON CONFLICT (name) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at,
+                                          pid = excluded.pid),
+ intents AS (INSERT INTO mt_parts (outbox_id, part_no, smsc_message_id, state, updated_at)
+             SELECT o, p, NULL, 'submitting', $62 FROM unnest($66::int[], $67::int[]) AS u(o, p)
+             ON CONFLICT DO NOTHING),
+ accepted AS (INSERT INTO mt_parts (outbox_id, part_no, smsc_message_id, state, updated_at)
+              SELECT o, p, m, st, $62 FROM unnest($68::int[], $69::int[], $70::text[], $71::text[]) AS u(o, p, m, st)
+              ON CONFLICT (outbox_id, part_no) DO UPDATE SET smsc_message_id = excluded.smsc_message_id,
+                                                            state = excluded.state, updated_at = excluded.updated_at),
+ submitted AS (UPDATE outbox SET state = u.st, sealed = NULL, parts = u.t, updated_at = $62
+               FROM unnest($72::int[], $73::int[], $74::text[]) AS u(i, t, st)
+               WHERE outbox.id = u.i AND outbox.state = 'sending'),
+ acks AS (UPDATE mo_messages SET acked = true WHERE id = ANY($75::text[])),
+ failed AS (UPDATE outbox SET state = u.s, sealed = NULL, updated_at = $62, last_error = u.e
+            FROM unnest($76::int[], $77::text[], $78::text[]) AS u(i, s, e) WHERE outbox.id = u.i),
+ released AS (UPDATE outbox SET state = 'queued', next_attempt_at = $62, updated_at = $62, claimed_by = NULL
+              WHERE id = ANY($79::int[]) AND state = 'sending'),
+ mine AS (UPDATE outbox SET state = 'queued', next_attempt_at = $62, updated_at = $62
+          WHERE claimed_by = ANY($80::text[]) AND state = 'sending' RETURNING id),
+ early AS (DELETE FROM early_receipts WHERE smsc_message_id = ANY($81::text[]) RETURNING smsc_message_id, state),
+ r AS (SELECT * FROM unnest($82::text[], $83::text[], $84::int[]) AS r(mid, state, i)),
+ p AS (UPDATE mt_parts SET state = r.state, updated_at = $62 FROM r WHERE mt_parts.smsc_message_id = r.mid
+       RETURNING r.i, mt_parts.outbox_id, r.state),
+ o AS (UPDATE outbox SET state = p.state, updated_at = $62 FROM p
+       WHERE outbox.id = p.outbox_id AND outbox.parts = 1 AND outbox.state IN ('submitted', 'sending')
+       RETURNING outbox.id, outbox.mo_id),
+ e AS (INSERT INTO early_receipts (smsc_message_id, state, received_at)
+       SELECT DISTINCT r.mid, r.state, $62 FROM r WHERE r.i NOT IN (SELECT p.i FROM p)
+       ON CONFLICT DO NOTHING)
+SELECT ARRAY(SELECT id FROM replies), ARRAY(SELECT ROW(smsc_message_id, state) FROM early),
+       (SELECT count(*) FROM mine), ARRAY(SELECT ROW(i, outbox_id) FROM p), ARRAY(SELECT ROW(id, mo_id) FROM o)
 """
+
+_RECORD = "WITH" + _DECISIONS + _SENDER
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(width)]
 
 
-async def pg_write(conn: Any, plan: WritePlan) -> list[int]:
-    """The batch's writes in one statement; returns the replies' outbox ids, by position (ascending ids
-    come from the sequence as the rows are inserted in their order)."""
-    args = [
+def _decision_args(plan: WritePlan | None) -> list[Any]:
+    plan = plan or WritePlan()
+    return [
         *_columns(plan.mos, 12),
         *_columns(plan.topups, 8),
         *_columns(plan.subscribers, 3),
@@ -182,59 +218,57 @@ async def pg_write(conn: Any, plan: WritePlan) -> list[int]:
         *_columns(plan.emails, 4),
         *_columns(plan.replies, 12),
     ]
-    return sorted(int(record[0]) for record in await conn.fetch(_WRITE, *args))
 
 
-_SENDER = """
-WITH
- beat AS (INSERT INTO instances (name, heartbeat_at, started_at, pid)
-          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
-          ON CONFLICT (name) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at,
-                                          pid = excluded.pid),
- intents AS (INSERT INTO mt_parts (outbox_id, part_no, smsc_message_id, state, updated_at)
-             SELECT o, p, NULL, 'submitting', $5 FROM unnest($6::int[], $7::int[]) AS u(o, p)
-             ON CONFLICT DO NOTHING),
- accepted AS (INSERT INTO mt_parts (outbox_id, part_no, smsc_message_id, state, updated_at)
-              SELECT o, p, m, 'submitted', $5 FROM unnest($8::int[], $9::int[], $10::text[]) AS u(o, p, m)
-              ON CONFLICT (outbox_id, part_no) DO UPDATE SET smsc_message_id = excluded.smsc_message_id,
-                                                            state = 'submitted', updated_at = excluded.updated_at),
- submitted AS (UPDATE outbox SET state = 'submitted', sealed = NULL, parts = u.t, updated_at = $5
-               FROM unnest($11::int[], $12::int[]) AS u(i, t) WHERE outbox.id = u.i AND outbox.state = 'sending'),
- acks AS (UPDATE mo_messages SET acked = true WHERE id = ANY($13::text[])),
- failed AS (UPDATE outbox SET state = u.s, sealed = NULL, updated_at = $5, last_error = u.e
-            FROM unnest($14::int[], $15::text[], $16::text[]) AS u(i, s, e) WHERE outbox.id = u.i),
- released AS (UPDATE outbox SET state = 'queued', next_attempt_at = $5, updated_at = $5, claimed_by = NULL
-              WHERE id = ANY($17::int[]) AND state = 'sending'),
- mine AS (UPDATE outbox SET state = 'queued', next_attempt_at = $5, updated_at = $5
-          WHERE claimed_by = ANY($18::text[]) AND state = 'sending' RETURNING id),
- early AS (DELETE FROM early_receipts WHERE smsc_message_id = ANY($19::text[]) RETURNING smsc_message_id, state)
-SELECT ARRAY(SELECT ROW(smsc_message_id, state) FROM early), (SELECT count(*) FROM mine)
-"""
-
-
-async def pg_accepted_and_acks(
-    conn: Any, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
-) -> tuple[list[ReceiptJob], int]:
-    """Everything of the sender's but receipts and claims, in one statement; returns the early receipts
-    the accepted parts settle (to apply now) and the replies of a previous life made due again."""
+async def pg_record(
+    conn: Any,
+    ex: Any,
+    plan: WritePlan | None,
+    batch: Batch,
+    now: datetime,
+    variants: Callable[[str], tuple[str, ...]],
+) -> tuple[list[int], SenderWork]:
+    """Everything the batch writes in one statement; returns the replies' outbox ids (by position: ascending
+    ids come from the sequence as the rows are inserted in their order) and what the sender's side found."""
     when = ts(now)
     beat = batch.heartbeat
     parts = [p for p in batch.accepted if p.message_id]
+    # A receipt of a part accepted in this very batch is applied to the part's new row.
+    accepted_by_variant = {v: i for i, p in enumerate(parts) for v in variants(p.message_id)}
+    part_state = ["submitted"] * len(parts)
+    direct: dict[int, int] = {}  # receipt index -> index into parts
+    rest: list[int] = []
+    for i, receipt in enumerate(batch.receipts):
+        found = next((accepted_by_variant[v] for v in receipt.variants if v in accepted_by_variant), None)
+        if found is None:
+            rest.append(i)
+        else:
+            direct[i] = found
+            part_state[found] = receipt.state
+    state_of = {(p.outbox_id, p.part_no): part_state[i] for i, p in enumerate(parts)}
+    complete = [p for p in batch.accepted if p.complete]
+    mids, states, index = [], [], []
+    for i in rest:
+        for variant in batch.receipts[i].variants:
+            mids.append(variant)
+            states.append(batch.receipts[i].state)
+            index.append(i)
     by_variant = {v: p.message_id for p in parts for v in variants(p.message_id)}
-    early, reclaimed = await conn.fetchrow(
-        _SENDER,
+    args = [
+        *_decision_args(plan),
+        when,
         [beat.name] if beat else [],
-        [when] if beat else [],
         [ts(beat.started_at)] if beat else [],
         [beat.pid] if beat else [],
-        when,
         [i[0] for i in batch.intents],
         [i[1] for i in batch.intents],
         [p.outbox_id for p in parts],
         [p.part_no for p in parts],
         [p.message_id for p in parts],
-        [p.outbox_id for p in batch.accepted if p.complete],
-        [p.total for p in batch.accepted if p.complete],
+        part_state,
+        [p.outbox_id for p in complete],
+        [p.total for p in complete],
+        [state_of.get((p.outbox_id, p.part_no), "submitted") if p.total == 1 else "submitted" for p in complete],
         list(batch.acks),
         [f.outbox_id for f in batch.failed],
         [f.state for f in batch.failed],
@@ -242,60 +276,29 @@ async def pg_accepted_and_acks(
         list(batch.released),
         [batch.reclaim_own] if batch.reclaim_own else [],
         list(by_variant),
-    )
-    settled = {by_variant[found]: state for found, state in early}
-    return [ReceiptJob((mid,), state) for mid, state in settled.items()], int(reclaimed)
-
-
-_RECEIPTS = """
-WITH
- r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS r(mid, state, i)),
- p AS (UPDATE mt_parts SET state = r.state, updated_at = $4 FROM r WHERE mt_parts.smsc_message_id = r.mid
-       RETURNING r.i, mt_parts.outbox_id, r.state),
- o AS (UPDATE outbox SET state = p.state, updated_at = $4 FROM p
-       WHERE outbox.id = p.outbox_id AND outbox.parts = 1 AND outbox.state IN ('submitted', 'sending')
-       RETURNING outbox.id, outbox.mo_id),
- e AS (INSERT INTO early_receipts (smsc_message_id, state, received_at)
-       SELECT DISTINCT r.mid, r.state, $4 FROM r WHERE r.i NOT IN (SELECT p.i FROM p)
-       ON CONFLICT DO NOTHING)
-SELECT ARRAY(SELECT ROW(i, outbox_id) FROM p), ARRAY(SELECT ROW(id, mo_id) FROM o)
-"""
-
-
-async def pg_receipts(conn: Any, receipts: Sequence[ReceiptJob], when: str) -> tuple[dict[int, int], dict[int, Any]]:
-    """Receipts applied in one statement: per receipt index its part's reply id, and the MO id of each
-    one-part reply that took the receipt's state (a longer reply is settled by the caller)."""
-    mids, states, index = [], [], []
-    for i, receipt in enumerate(receipts):
-        for variant in receipt.variants:
-            mids.append(variant)
-            states.append(receipt.state)
-            index.append(i)
-    parts, replies = await conn.fetchrow(_RECEIPTS, mids, states, index, when)
-    return {int(i): int(outbox_id) for i, outbox_id in parts}, {int(i): mo_id for i, mo_id in replies}
-
-
-async def pg_sender_work(
-    conn: Any, ex: Any, batch: Batch, now: datetime, variants: Callable[[str], tuple[str, ...]]
-) -> SenderWork:
-    """The sender's side of a batch: two statements (and the claim's, when one is due)."""
-    when = ts(now)
-    settled, reclaimed = await pg_accepted_and_acks(conn, batch, now, variants)
-    receipts = [*settled, *batch.receipts]
-    hits: list[tuple[int, str | None] | None] = []
-    if receipts:
-        parts, single = await pg_receipts(conn, receipts, when)
-        for i in range(len(settled), len(receipts)):
-            outbox_id = parts.get(i)
-            if outbox_id is None:
-                hits.append(None)
-            elif outbox_id in single:
-                hits.append((outbox_id, single[outbox_id]))
-            else:  # a reply of several parts (or a repeated receipt): settled from its parts
-                hits.append((outbox_id, await settle_reply(ex, outbox_id, when)))
+        mids,
+        states,
+        index,
+    ]
+    reply_ids, early, reclaimed, matched, single = await conn.fetchrow(_RECORD, *args)
+    hits: list[tuple[int, str | None] | None] = [None] * len(batch.receipts)
+    single_mo = {int(outbox_id): mo_id for outbox_id, mo_id in single}
+    for i, outbox_id in matched:
+        outbox_id = int(outbox_id)
+        mo_id = single_mo[outbox_id] if outbox_id in single_mo else await settle_reply(ex, outbox_id, when)
+        hits[int(i)] = (outbox_id, mo_id)
+    for i, found in direct.items():
+        part = parts[found]
+        if part.total > 1:  # the last of its parts may have come: settle the reply from its parts
+            await settle_reply(ex, part.outbox_id, when)
+        hits[i] = (part.outbox_id, None)
+    if early:  # receipts that came before this batch recorded their message ids: applied now
+        settled = {by_variant[found]: state for found, state in early}
+        await record_receipts(ex, [ReceiptJob((mid,), state) for mid, state in settled.items()], when)
     claimed: list[ClaimedReply] = []
     takeovers: list[Takeover] = []
     expired = 0
     if batch.claim is not None:
         claimed, takeovers, expired = await claim_replies(ex, batch.claim, now)
-    return SenderWork(hits, claimed, takeovers, reclaimed, expired)
+    work = SenderWork(hits, claimed, takeovers, int(reclaimed), expired)
+    return sorted(int(i) for i in reply_ids), work

@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from handlers.model import CustomerType, Kind, Language, Subscriber, SubscriberStatus
 
-from .schema import subscribers as t
 from .pg_batch import lock_key
+from .schema import subscribers as t
 from .sql import Sql
 from .timefmt import cents, day, euros, parse_day, ts
 
