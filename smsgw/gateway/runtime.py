@@ -121,7 +121,14 @@ class Gateway:
         )
         self.receipts = _Receipts(self.inbound)
         self.link.room = self.inbound.room.wait
-        self.pipeline = Pipeline(app.runner, self.link, self.inbound, self.sender, self.confirmations)
+        self.pipeline = Pipeline(
+            app.runner,
+            self.link,
+            self.inbound,
+            self.sender,
+            self.confirmations,
+            on_batch=lambda batch, result, seconds: self.observer.batch(len(batch.mos)),
+        )
         self.transport = AiosmpplibTransport(
             smpp, self.link, self.link.sequences, log_handler=log_handler, on_bind_refused=self._bind_refused
         )

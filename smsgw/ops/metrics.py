@@ -83,6 +83,24 @@ class Metrics:
         # The limits the two gauges above are held to ([smpp] mo_window, window): for "stuck at the limit" alerts.
         self.mo_window = Gauge("smsgw_mo_window", "MOs processed at once at most ([smpp] mo_window)", registry=r)
         self.submit_window = Gauge("smsgw_submit_window", "submit_sm outstanding at most ([smpp] window)", registry=r)
+        # Several instances on one database: replies of a dead instance sent by another.
+        self.takeovers = Counter(
+            "smsgw_takeovers", "Replies taken over from an instance whose heartbeat stopped", registry=r
+        )
+        self.takeover_seconds = Histogram(
+            "smsgw_takeover_seconds",
+            "From a dead instance's last heartbeat to another taking its replies over",
+            buckets=(1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 300.0),
+            registry=r,
+        )
+        self.maybe_duplicates = Counter(
+            "smsgw_maybe_duplicate_parts",
+            "Parts written again that may already have reached the SMSC (their sender died with them in flight)",
+            registry=r,
+        )
+        self.batches = Counter(
+            "smsgw_batches", "Batch transactions committed (MOs, receipts, submit results)", registry=r
+        )
         for state in ("queued", "sending"):
             self.outbox.labels(state)
 

@@ -62,6 +62,16 @@ class Observer:
         elif event in ("link_lost", "unbound"):
             m.link_lost.inc()
             m.bound.set(0)
+        elif event == "takeover":
+            m.takeovers.inc(value.replies)
+            if value.silent_for is not None:
+                m.takeover_seconds.observe(value.silent_for)
+        elif event == "maybe_duplicate":
+            m.maybe_duplicates.inc()
+
+    def batch(self, mos: int) -> None:
+        """A batch committed."""
+        self.metrics.batches.inc()
 
     def _delta(self, key: str, total: int) -> int:
         before = self._seen.get(key, 0)
