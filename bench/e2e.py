@@ -1,21 +1,27 @@
 """End-to-end benchmark: the gateway and the simulator as processes, against the no-database ceiling.
 
-    python bench/e2e.py --n 20000 --window 10 [--db sqlite|postgresql] [--soak SECONDS] [--rate R]
+    python bench/e2e.py --n 20000 --window 10 100 [--db sqlite|postgresql] [--soak SECONDS] [--rate R]
 
 It loads N senders and N Kartes into a fresh database (SQLite with
-``synchronous=FULL`` by default), starts ``smsc-sim`` and ``smsgw run`` as
-separate processes, and injects N MOs through the simulator's load endpoint
-with W outstanding: about 70 % one-off top-ups, 10 % ``M`` then ``JA``, 10 %
-``S``, 10 % help and mistakes. Then the same load against the ceiling — a no-op
-aiosmpplib ESME that echoes one MT per MO, no database (bench/echo_esme.py).
-Every MO is acknowledged by the gateway only after its commit.
+``synchronous=FULL``, or a throwaway PostgreSQL server with its default
+durability: fsync on), starts ``smsc-sim`` and ``smsgw run`` as separate
+processes, and injects N MOs through the simulator's load endpoint with W
+outstanding: about 70 % one-off top-ups, 10 % ``M`` then ``JA``, 10 % ``S``,
+10 % help and mistakes. Then the same load against the ceiling
+(``bench/echo_esme.py``): an aiosmpplib ESME that submits the same MTs per MO
+(two for a top-up), with delivery receipts requested and answered, and does no
+other work — no database, no grammar, no rules. Every MO is acknowledged by the
+gateway only after its commit. Each window of ``--window`` is a run of its own.
 
-Figures: MOs per second to acknowledgement and to the last reply accepted,
-p50/p99 of MO→ack and MO→reply, and the gateway's resident memory at start and
+Figures per run: MOs per second to acknowledgement and to the last reply
+accepted, p50/p99 of MO→ack and MO→reply, CPU per MO of the gateway's processes
+(and of the PostgreSQL server's), the gateway's resident memory at start and
 end. ``--rate R`` offers R MOs per second instead of as fast as the window allows
 (for latency at a given load). ``--soak S`` keeps loading for S seconds after the
-main run and reports memory. The last line is always:
-``e2e_per_s=… ceiling_per_s=… ratio=… p50_ms=… p99_ms=… rss_start_mb=… rss_end_mb=…``.
+main run and reports memory. The last line (of the last window) is always:
+``e2e_per_s=… ceiling_per_s=… ratio=… p50_ms=… p99_ms=… rss_start_mb=… rss_end_mb=…
+cpu_us_per_mo=… ceiling_p99_ms=…``, on PostgreSQL ``db_cpu_us_per_mo=…``, then ``window=…``;
+the lines of all windows are printed again together at the end.
 A benchmark prints figures; it asserts nothing about speed.
 """
 
@@ -193,6 +199,24 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def server_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL server process on this machine (the bench's own server)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.find("(") + 1 : stat.rfind(")")]
+        if name.startswith("postgres"):
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -248,18 +272,23 @@ def run(
         api.wait_up()
         if ceiling:
             command = [sys.executable, str(ROOT / "bench" / "echo_esme.py"), "--port", str(smpp_port)]
+            command += ["--window", str(max(10, window))]  # the gateway's [smpp] window (write_config)
+            if not receipts:
+                command.append("--no-receipts")
         else:
             command = [SMSGW, "--config", str(config), "run"]
         esme = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=open(folder / "esme.log", "wb"))
         api.wait_binds(1)
         time.sleep(0.5)
         rss_start = rss_mb(esme.pid)
-        cpu_before = cpu_seconds(esme.pid), cpu_seconds(simulator.pid)
+        postgres = database_url.startswith("postgresql") and not ceiling
+        cpu_before = cpu_seconds(esme.pid), cpu_seconds(simulator.pid), server_cpu_seconds() if postgres else 0.0
         figures = api.load(mix(n), window, rate, timeout=max(120.0, n / 50))
-        cpu_after = cpu_seconds(esme.pid), cpu_seconds(simulator.pid)
+        cpu_after = cpu_seconds(esme.pid), cpu_seconds(simulator.pid), server_cpu_seconds() if postgres else 0.0
         figures["cpu_us_per_mo"] = {
             "esme": round((cpu_after[0] - cpu_before[0]) / n * 1e6),
             "simulator": round((cpu_after[1] - cpu_before[1]) / n * 1e6),
+            "database": round((cpu_after[2] - cpu_before[2]) / n * 1e6) if postgres else None,
         }
         rounds = 0
         deadline = time.monotonic() + soak
@@ -284,13 +313,14 @@ def describe(name: str, f: dict[str, Any]) -> str:
         f"MO→ack p50 {ack['p50']} ms p99 {ack['p99']} ms | MO→reply p50 {reply['p50']} ms p99 {reply['p99']} ms | "
         f"rss {f['rss_start_mb']:.1f}→{f['rss_end_mb']:.1f} MB | "
         f"CPU µs/MO: esme {f['cpu_us_per_mo']['esme']}, simulator {f['cpu_us_per_mo']['simulator']}"
+        + (f", database {f['cpu_us_per_mo']['database']}" if f["cpu_us_per_mo"].get("database") is not None else "")
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
-    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--window", type=int, nargs="+", default=[10], help="one run per window (e.g. 10 100)")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of further load after the main run")
     parser.add_argument(
@@ -299,7 +329,16 @@ def main() -> None:
     parser.add_argument("--no-receipts", action="store_true", help="do not ask the SMSC for delivery receipts")
     parser.add_argument("--keep", action="store_true", help="keep the working folder (logs)")
     args = parser.parse_args()
+    receipts = not args.no_receipts
+    lines = []
+    for window in args.window:
+        lines.append(bench_window(args, window, receipts))
+    for line in lines:
+        print(line)
 
+
+def bench_window(args: argparse.Namespace, window: int, receipts: bool) -> str:
+    """One window: the gateway on a fresh database, then the ceiling; returns the summary line."""
     work = Path(tempfile.mkdtemp(prefix="smsgw-bench-"))
     postgres = None
     try:
@@ -309,17 +348,16 @@ def main() -> None:
             binaries = find_binaries()
             if binaries is None:
                 raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql)")
-            postgres = PostgresServer(binaries)
+            postgres = PostgresServer(binaries, durable=True)
             postgres.start()
             database_url = postgres.url("postgres")
         else:
             database_url = f"sqlite+aiosqlite:///{work / 'gateway' / 'bench.db'}"
-        receipts = not args.no_receipts
-        print(f"bench: n={args.n} window={args.window} db={args.db} receipts={receipts} rate={args.rate}", flush=True)
+        print(f"bench: n={args.n} window={window} db={args.db} receipts={receipts} rate={args.rate}", flush=True)
         gateway = run(
             work / "gateway",
             n=args.n,
-            window=args.window,
+            window=window,
             database_url=database_url,
             rate=args.rate,
             soak=args.soak,
@@ -330,7 +368,7 @@ def main() -> None:
         ceiling = run(
             work / "ceiling",
             n=args.n,
-            window=args.window,
+            window=window,
             database_url=database_url,
             rate=args.rate,
             soak=0.0,
@@ -349,11 +387,18 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     e2e = gateway["rates"]["replied_per_s"]
     top = ceiling["rates"]["replied_per_s"]
-    print(
+    cpu = gateway["cpu_us_per_mo"]
+    line = (
         f"e2e_per_s={e2e:.0f} ceiling_per_s={top:.0f} ratio={e2e / top if top else 0:.2f} "
         f"p50_ms={gateway['mo_to_ack_ms']['p50']} p99_ms={gateway['mo_to_ack_ms']['p99']} "
-        f"rss_start_mb={gateway['rss_start_mb']:.1f} rss_end_mb={gateway['rss_end_mb']:.1f}"
+        f"rss_start_mb={gateway['rss_start_mb']:.1f} rss_end_mb={gateway['rss_end_mb']:.1f} "
+        f"cpu_us_per_mo={cpu['esme']} ceiling_p99_ms={ceiling['mo_to_ack_ms']['p99']}"
     )
+    if cpu.get("database") is not None:
+        line += f" db_cpu_us_per_mo={cpu['database']}"
+    line += f" window={window}"
+    print(line, flush=True)
+    return line
 
 
 if __name__ == "__main__":

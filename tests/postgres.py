@@ -36,8 +36,9 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
         self.binaries = binaries
+        self.durable = durable  # the server's default durability (fsync on); else faster, for tests
         self.port = _free_port()
         self.user = "smsgw"
         self.root = Path(tempfile.mkdtemp(prefix="smsgw-pg-"))
@@ -55,10 +56,9 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
             self._cmd(str(self.binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.root / "log"),
                       "-w", "start"),
