@@ -26,19 +26,30 @@ _NEVER_KEPT = 100_000
 
 
 class Confirmations:
-    def __init__(self) -> None:
+    def __init__(self, *, wait: float = 0.1) -> None:
+        self._wait = wait  # seconds confirmations may wait for a batch that runs anyway
+        self._since: float | None = None
         self._never: dict[str, None] = {}
         self._read: list[str] = []
         self._recording: list[str] = []
         self.confirmed = 0
 
     @property
-    def busy(self) -> bool:
+    def holding(self) -> bool:
         return bool(self._read)
 
-    def read(self, tags: Sequence[object]) -> None:
+    def due(self, now: float) -> bool:
+        """Confirmations ride in batches that run anyway; one of their own only after ``wait`` seconds."""
+        return self._since is not None and (now - self._since >= self._wait or len(self._read) >= 512)
+
+    def next_due(self, now: float) -> float:
+        return float("inf") if self._since is None else max(0.001, self._since + self._wait - now)
+
+    def read(self, tags: Sequence[object], now: float) -> None:
         """The session saw the SMSC read these responses (tags are MO ids)."""
         self._read.extend(tag for tag in tags if isinstance(tag, str) and tag not in self._never)
+        if self._read and self._since is None:
+            self._since = now
 
     def never(self, mo_id: str) -> None:
         """The SMSC sent ``mo_id`` again: never take its response as read."""
@@ -49,12 +60,15 @@ class Confirmations:
     def fill(self, batch: Batch) -> None:
         self._recording = [mo_id for mo_id in self._read if mo_id not in self._never]
         self._read = []
+        self._since = None
         batch.acks = self._recording
 
     def settle(self) -> None:
         self.confirmed += len(self._recording)
         self._recording = []
 
-    def failed(self) -> None:
+    def failed(self, now: float) -> None:
         self._read[:0] = self._recording
         self._recording = []
+        if self._read and self._since is None:
+            self._since = now

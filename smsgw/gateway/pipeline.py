@@ -67,7 +67,10 @@ class Pipeline:
         self._wake.set()
 
     def _has_work(self, now: float) -> bool:
-        return self._inbound.busy or self._sender.busy or self._confirmations.busy or self._sender.due(now)
+        return self._inbound.busy or self._sender.busy or self._sender.due(now) or self._confirmations.due(now)
+
+    def _next_due(self, now: float) -> float:
+        return min(self._sender.next_due(now), self._confirmations.next_due(now))
 
     async def run(self) -> None:
         """Batches until ``stop``; each one after the previous committed."""
@@ -78,7 +81,7 @@ class Pipeline:
                     return
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._sender.next_due(now))
+                    await asyncio.wait_for(self._wake.wait(), self._next_due(now))
                 except TimeoutError:
                     pass
                 self._sender.pump(self._link.now(), self._wall())  # parts whose backoff ended
@@ -100,7 +103,7 @@ class Pipeline:
             log_failure(log, "batch_failed", error, mos=len(batch.mos), receipts=len(batch.receipts))
             self._inbound.failed()
             self._sender.failed(batch)
-            self._confirmations.failed()
+            self._confirmations.failed(self._link.now())
             self._idle.set()
             await asyncio.sleep(_AFTER_FAILURE)
             return
@@ -122,5 +125,5 @@ class Pipeline:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             return
-        if self._has_work(self._link.now()):
+        if self._inbound.busy or self._sender.holding or self._confirmations.holding:
             await self.run_once()

@@ -153,7 +153,7 @@ class Gateway:
                 assert isinstance(event.ref, HeldPart)
                 self.sender.on_timed_out(event.ref)
             elif isinstance(event, ResponsesRead):
-                self.confirmations.read(event.tags)
+                self.confirmations.read(event.tags, now)
             elif isinstance(event, DeliverRejected):
                 log.warning("deliver_sm_malformed", reason=event.reason, sequence=event.sequence)
             elif isinstance(event, Bound):

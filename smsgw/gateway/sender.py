@@ -45,6 +45,7 @@ log = structlog.get_logger("smsgw.outbound")
 _RETRY_LATER = frozenset({Status.ESME_RTHROTTLED, Status.ESME_RMSGQFUL})
 _TEMPORARY = frozenset({Status.ESME_RSYSERR, Status.ESME_RX_T_APPN, Status.ESME_RSUBMITFAIL, Status.ESME_RINVSCHED})
 _MAX_TEMPORARY = 5
+LAZY = 0.05  # seconds accepted parts and failures may wait for a batch that runs anyway
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Sender:
         self._recording: list[HeldPart] = []  # in the batch in flight
         self._accepted: list[PartAccepted] = []
         self._failed: list[ReplyFailed] = []
+        self._lazy_since: float | None = None  # when the oldest accepted or failed part waiting for a batch came
         self._paused_until = 0.0
         self._throttle_streak = 0
         self._want_claim = True
@@ -117,11 +119,22 @@ class Sender:
 
     @property
     def busy(self) -> bool:
-        """Work the next batch must carry."""
+        """Work that cannot wait: parts to record before they go on the wire."""
+        return bool(self._unrecorded)
+
+    @property
+    def holding(self) -> bool:
+        """Anything at all a batch should record (shutting down: nothing may be left behind)."""
         return bool(self._unrecorded or self._accepted or self._failed)
 
     def due(self, now: float) -> bool:
-        """A heartbeat or a claim is due (the next batch carries it)."""
+        """A heartbeat, a claim, or results that waited long enough are due (the next batch carries them).
+
+        What the SMSC said about our submits is only bookkeeping: it rides in batches that run
+        anyway, and gets one of its own only after ``LAZY`` seconds (or when a lot has gathered).
+        """
+        if self._lazy_since is not None and (now - self._lazy_since >= LAZY or len(self._accepted) >= 256):
+            return True
         if self.stopping:
             return False
         return now >= self._next_beat or (self._link.bound and (self._want_claim or now >= self._next_poll))
@@ -129,6 +142,8 @@ class Sender:
     def next_due(self, now: float) -> float:
         """Seconds until something is due: a heartbeat, a claim poll, a delayed part."""
         due = [self._next_beat]
+        if self._lazy_since is not None:
+            due.append(self._lazy_since + LAZY)
         if self._link.bound:
             due.append(self._next_poll)
         if self._delayed:
@@ -160,6 +175,7 @@ class Sender:
                 continue
             if not reply.pending:  # every part was accepted before: only its state is missing
                 self._accepted.append(PartAccepted(reply.id, max(claimed.done_parts), "", len(reply.parts), True))
+                self._lazy(self._link.now())
                 continue
             self._replies[reply.id] = reply
             for part in parts:
@@ -180,6 +196,7 @@ class Sender:
             reply.pending.discard(part.number)
             complete = not reply.pending
             self._accepted.append(PartAccepted(reply.id, part.number, message_id, len(reply.parts), complete))
+            self._lazy(now)
             if complete:
                 self._replies.pop(reply.id, None)
                 self._on_event("reply_accepted", reply.claimed)
@@ -273,6 +290,7 @@ class Sender:
         batch.intents = [(p.reply.id, p.number) for p in self._recording]
         batch.accepted, self._accepted = self._accepted, []
         batch.failed, self._failed = self._failed, []
+        self._lazy_since = None
         if now >= self._next_beat:
             self._next_beat = now + self._takeover / 4
             batch.heartbeat = Heartbeat(self.owner, _pid(), self._started_at)
@@ -307,6 +325,8 @@ class Sender:
         self._recording = []
         self._accepted[:0] = batch.accepted
         self._failed[:0] = batch.failed
+        if batch.accepted or batch.failed:
+            self._lazy(self._link.now())
         if batch.claim is not None:
             self._want_claim = True
 
@@ -320,6 +340,10 @@ class Sender:
         self._delayed.clear()
         self._unrecorded.clear()
         return held
+
+    def _lazy(self, now: float) -> None:
+        if self._lazy_since is None:
+            self._lazy_since = now
 
     def _delay(self, part: HeldPart, due: float) -> None:
         heapq.heappush(self._delayed, (due, next(self._tie), part))
@@ -337,6 +361,7 @@ class Sender:
         recipient = subscriber_fields(claimed.destination, "recipient")
         log.warning("reply_" + state, outbox_id=claimed.id, mo_id=claimed.mo_id, error=error, **recipient)
         self._failed.append(ReplyFailed(claimed.id, state, error))
+        self._lazy(self._link.now())
         self._on_event("reply_" + state, claimed)
 
 
