@@ -19,8 +19,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from smpp.bodies import Bind, Pdu, ShortMessage
-from smpp.constants import Command, Status
+from smpp.constants import Command, EsmClass, Status
 from smpp.pdu import encode
+from smpp.receipts import receipt_tlvs
 from smpp.smsc_config import SmscConfig
 from smpp.smsc_events import DeliverAnswered, SmscEvent, SubmitReceived
 from smpp.smsc_session import SmscSession
@@ -74,6 +75,7 @@ class Smsc:
         self.early: list[str] = []  # responses that arrived before their MO was committed
         self.closed = False
         self._ids = 0
+        self.message_id: Any = lambda n: f"{n:X}"  # of the n-th submit_sm accepted
 
     def bind(self) -> None:
         link = self.gateway.link
@@ -92,7 +94,7 @@ class Smsc:
                     self.early.append(str(event.ref))
             elif isinstance(event, SubmitReceived):
                 self._ids += 1
-                self.session.respond_submit(event.sequence, Status.ESME_ROK, f"{self._ids:X}")
+                self.session.respond_submit(event.sequence, Status.ESME_ROK, self.message_id(self._ids))
         asyncio.get_running_loop().call_soon(self._answer)
         return True
 
@@ -109,6 +111,18 @@ class Smsc:
     def deliver(self, source: str, text: str, destination: str = "1643") -> None:
         message = ShortMessage(source_addr=source, destination_addr=destination, short_message=text.encode())
         self.session.send_deliver(message, source, 0.0)
+        self._answer()
+
+    def receipt(self, submitted: ShortMessage, message_id: str, stat: str) -> None:
+        text = f"id:{message_id} sub:001 dlvrd:001 submit date:2611181200 done date:2611181200 stat:{stat} err:000"
+        receipt = ShortMessage(
+            source_addr=submitted.destination_addr,
+            destination_addr=submitted.source_addr,
+            esm_class=EsmClass.DELIVERY_RECEIPT,
+            short_message=text.encode(),
+            tlvs=receipt_tlvs(message_id, stat),
+        )
+        self.session.send_deliver(receipt, f"receipt:{message_id}", 0.0)
         self._answer()
 
     def of(self, kind: type) -> list[Any]:
@@ -173,6 +187,30 @@ async def test_each_mo_is_answered_after_its_commit_and_its_replies_are_submitte
             states = await ex.fetch("SELECT state, claimed_by, COUNT(*) FROM outbox GROUP BY state, claimed_by")
         assert [tuple(row) for row in states] == [("submitted", "gw-a", 42)]
         assert gateway.pipeline.batches < 41, "MOs read together were decided together"
+
+
+async def test_an_smsc_sending_overlong_message_ids_does_not_stop_the_gateway(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SMPP 3.4 allows 64 characters; PostgreSQL's column takes 80. Longer ones are kept as their digest,
+    and a receipt quoting one settles its reply; before, every later batch failed on the row."""
+    app = await _app(database_url, tmp_path)
+    async with running(app) as (gateway, smsc):
+        smsc.message_id = lambda n: "X" * 90 + f"{n:X}"
+        smsc.deliver("37120000001", "S")
+        await _until(lambda: gateway.sender.stats.accepted >= 1 and gateway.sender.held == 0)
+        submits = smsc.of(SubmitReceived)
+        for n, submit in enumerate(submits, 1):  # the status reply's parts, each delivered
+            smsc.receipt(submit.message, smsc.message_id(n), "DELIVRD")
+        smsc.deliver("37120000002", "HELP")
+        answered = 2 + len(submits)
+        await _until(lambda: len(smsc.of(DeliverAnswered)) == answered and gateway.sender.held == 0)
+        assert [e.status for e in smsc.of(DeliverAnswered)] == [Status.ESME_ROK] * answered
+        await _until(lambda: not gateway.sender.busy and not gateway.inbound.busy)
+        await gateway.pipeline.run_once()
+        async with app.runner.store.transaction() as ex:
+            states = await ex.fetch("SELECT state FROM outbox ORDER BY id")
+        assert [row[0] for row in states] == ["delivered", "submitted"]
 
 
 async def test_replies_of_a_long_mo_recovered_at_startup_are_sent(sqlite_url: str, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from smpp.receipts import receipt_tlvs
 from smpp.smsc_events import DeliverAnswered
 from smpp.split import split_text
 from smsgw.batch.jobs import Batch, BatchResult, Decision, MoJob, ReceiptJob
+from smsgw.db.outbox import storable_message_id
 from smsgw.gateway.inbound import Inbound
 from tests.unit.gateway_support import Rig, result
 
@@ -291,6 +292,14 @@ async def test_a_final_receipt_is_recorded_by_a_batch_and_a_copy_of_it_answered_
     _deliver_receipt(rig, "1A2B", "DELIVRD", "rc-1-again")
     assert rig.answers() == [DeliverAnswered("rc-1-again", Status.ESME_ROK)]
     assert _batch(rig).receipts == []
+
+
+async def test_a_receipt_quoting_an_overlong_message_id_is_matched_by_its_digest() -> None:
+    rig, _ = _rig()
+    long_id = "Y" * 100
+    _deliver_receipt(rig, long_id, "DELIVRD", "rc-1")
+    [receipt] = _batch(rig).receipts
+    assert receipt == ReceiptJob((storable_message_id(long_id),), "delivered")
 
 
 async def test_a_receipt_that_is_not_final_is_answered_at_once_and_counted() -> None:

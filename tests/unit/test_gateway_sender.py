@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 from smpp.constants import Status
 from smpp.esme_session import EsmeConfig
 from smsgw.batch.jobs import Batch, ClaimRequest, ReplyFailed
-from smsgw.db.outbox import PartAccepted
+from smsgw.db.outbox import SMSC_MESSAGE_ID_MAX, PartAccepted, storable_message_id
 from smsgw.gateway.sender import Sender
 from smsgw.sealing import Sealer
 from tests.unit.gateway_support import WALL, Rig, claimed, result
@@ -280,3 +280,15 @@ async def test_no_claim_while_unbound_and_replies_given_back_at_shutdown() -> No
     sender.fill(batch, rig.now, rig.wall)
     assert batch.claim is None and batch.heartbeat is not None
     assert sorted(sender.release_all()) == [1, 2] and sender.held == 0
+
+
+async def test_a_message_id_longer_than_the_database_stores_is_recorded_as_its_digest() -> None:
+    rig, sender, _ = _rig()
+    sender.take([claimed(1), claimed(2)])
+    _, [first, second] = _recorded_and_sent(rig)
+    long_id = "X" * 100  # SMPP 3.4 allows 64 characters; some SMSC sends more
+    rig.answer_submit(first, Status.ESME_ROK, long_id)
+    rig.answer_submit(second, Status.ESME_ROK, "X" * 80)
+    [digested, kept] = _batch(rig).accepted
+    assert digested.message_id == storable_message_id(long_id) and len(digested.message_id) <= SMSC_MESSAGE_ID_MAX
+    assert digested.message_id.startswith("sha256:") and kept.message_id == "X" * 80
