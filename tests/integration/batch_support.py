@@ -6,7 +6,9 @@ databases), in a transaction of their own.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +23,17 @@ from tests.postgres import PostgresServer
 
 from .conftest import DIRECTORY, Harness, _App, make_harness
 
-__all__ = ["claim", "create_postgres_database", "fetch", "job", "ready_harness", "run", "second_url", "value"]
+__all__ = [
+    "HookedStore",
+    "claim",
+    "create_postgres_database",
+    "fetch",
+    "job",
+    "ready_harness",
+    "run",
+    "second_url",
+    "value",
+]
 
 
 def job(h: Harness, source: str, text: str, destination: str = "1643", **fields: Any) -> MoJob:
@@ -70,3 +82,58 @@ async def ready_harness(url: str, *, migrate: bool = True) -> Harness:
     h = await make_harness(url, migrate=migrate)
     await import_subscribers(_App(h.db), DIRECTORY)
     return h
+
+
+class HookedStore:
+    """The real batch store with hooks between its steps, for faults and races at a chosen instant.
+
+    ``before_record(ex, attempt)`` runs once the batch has loaded and decided, before it writes;
+    ``after_commit(mo_sources)`` once its transaction has committed, with the sources of its MOs.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        before_record: Callable[[Any, int], Awaitable[None]] | None = None,
+        after_commit: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.dialect = store.dialect
+        self.before_record = before_record
+        self.after_commit = after_commit
+        self.attempts = 0  # transactions begun
+        self._written: dict[int, list[str]] = {}
+
+    def transaction(self, lock: Sequence[str] = (), *, alone: bool = False) -> Any:
+        @contextlib.asynccontextmanager
+        async def transaction() -> AsyncIterator[Any]:
+            self.attempts += 1
+            async with self.store.transaction(lock, alone=alone) as ex:
+                try:
+                    yield ex
+                finally:
+                    written = self._written.pop(id(ex), [])
+            if self.after_commit is not None:
+                self.after_commit(written)
+
+        return transaction()
+
+    async def load(self, ex: Any, keys: Any, snap: Any) -> None:
+        await self.store.load(ex, keys, snap)
+
+    async def record(self, ex: Any, plan: Any, batch: Any, now: Any, variants: Any) -> Any:
+        if self.before_record is not None:
+            await self.before_record(ex, self.attempts)
+        if plan is not None:
+            self._written[id(ex)] = [row[1] for row in plan.mos]
+        return await self.store.record(ex, plan, batch, now, variants)
+
+    def retryable(self, error: BaseException) -> bool:
+        return bool(self.store.retryable(error))
+
+    async def analyze(self) -> None:
+        await self.store.analyze()
+
+    async def close(self) -> None:
+        await self.store.close()

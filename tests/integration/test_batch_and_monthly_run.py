@@ -10,15 +10,13 @@ commit, and given time to finish if nothing holds it back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 from smpp.receipts import message_id_variants
 from smsgw.batch.runner import BatchRunner
 
-from .batch_support import job, ready_harness, run, value
+from .batch_support import HookedStore, job, ready_harness, run, value
 from .conftest import Harness
 
 SENDER = "37120000001"
@@ -28,62 +26,34 @@ RUN_AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 11:00 in Riga, after the mo
 
 
 class _MonthlyRunMidBatch:
-    """A batch store that, once the batch has loaded and decided, starts the monthly run and waits for it a while."""
+    """Once the batch has loaded and decided, the monthly run starts and is waited for a while."""
 
     def __init__(self, h: Harness) -> None:
         self.h = h
-        self.store = h.service.runner.store
-        self.dialect = self.store.dialect
         self.monthly: asyncio.Task[dict[str, int]] | None = None
         self.finished_inside = False
 
-    def transaction(self) -> Any:
-        @contextlib.asynccontextmanager
-        async def transaction() -> AsyncIterator[Any]:
-            async with self.store.transaction() as ex:
-                yield _Hook(ex, self)
-
-        return transaction()
-
-    async def during(self) -> None:
+    async def __call__(self, ex: Any, attempt: int) -> None:
         if self.monthly is None:
             self.monthly = asyncio.create_task(self.h.service.run_monthly(RUN_DAY))
             done, _ = await asyncio.wait({self.monthly}, timeout=0.5)
             self.finished_inside = bool(done)
 
-    def retryable(self, error: BaseException) -> bool:
-        return bool(self.store.retryable(error))
-
-
-class _Hook:
-    def __init__(self, ex: Any, owner: _MonthlyRunMidBatch) -> None:
-        self._ex = ex
-        self._owner = owner
-        self.dialect = ex.dialect
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ex, name)
-
-    async def many(self, sql: str, rows: Any) -> None:
-        if sql.startswith("INSERT INTO mo_messages"):  # the batch's first write: it has loaded and decided
-            await self._owner.during()
-        await self._ex.many(sql, rows)
-
 
 async def _race(h: Harness, *jobs: Any) -> _MonthlyRunMidBatch:
-    store = _MonthlyRunMidBatch(h)
+    race = _MonthlyRunMidBatch(h)
     service = h.service
     runner = BatchRunner(
-        store,  # type: ignore[arg-type]
+        HookedStore(service.runner.store, before_record=race),  # type: ignore[arg-type]
         service.decider,
         variants=message_id_variants,
         redelivery_window=service.redelivery_window,
         clock=h.clock,
     )
     await run(h, *jobs, runner=runner)
-    assert store.monthly is not None
-    await asyncio.wait_for(store.monthly, 10)
-    return store
+    assert race.monthly is not None
+    await asyncio.wait_for(race.monthly, 10)
+    return race
 
 
 async def _cents(h: Harness, sql: str, *args: Any) -> int:

@@ -24,7 +24,7 @@ from smsgw.db.batch_store import PostgresBatchStore, SqliteBatchStore
 from smsgw.mo import InboundMo
 from smsgw.sealing import SEALED_PLACEHOLDER
 
-from .batch_support import fetch, job, ready_harness, run, second_url, value
+from .batch_support import HookedStore, fetch, job, ready_harness, run, second_url, value
 from .conftest import Harness
 
 SENDER = "37120000001"  # postpaid, private, Latvian
@@ -213,53 +213,6 @@ async def test_the_same_text_after_the_redelivery_window_is_a_new_message(harnes
 # --- retried, split ----------------------------------------------------------------------------------------
 
 
-class _FailingOnce:
-    """A batch store whose first transaction fails as ``fail(executor)`` makes it, after its MOs were written."""
-
-    def __init__(self, store: Any, fail: Any) -> None:
-        self._store = store
-        self._fail = fail
-        self.dialect = store.dialect
-        self.attempts = 0
-
-    def transaction(self) -> Any:
-        import contextlib
-
-        @contextlib.asynccontextmanager
-        async def transaction() -> AsyncIterator[Any]:
-            self.attempts += 1
-            async with self._store.transaction() as ex:
-                yield _Tripwire(ex, self._fail if self.attempts == 1 else None)
-
-        return transaction()
-
-    def retryable(self, error: BaseException) -> bool:
-        return bool(self._store.retryable(error))
-
-    async def analyze(self) -> None:
-        await self._store.analyze()
-
-    async def close(self) -> None:
-        await self._store.close()
-
-
-class _Tripwire:
-    """An executor that fails when the replies are inserted (the MOs, top-ups and charges are written by then)."""
-
-    def __init__(self, ex: Any, fail: Any) -> None:
-        self._ex = ex
-        self._fail = fail
-        self.dialect = ex.dialect
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ex, name)
-
-    async def insert_ids(self, table: str, columns: Any, rows: Any) -> list[int]:
-        if table == "outbox" and self._fail is not None:
-            await self._fail(self._ex)
-        return await self._ex.insert_ids(table, columns, rows)  # type: ignore[no-any-return]
-
-
 def _server_raises(sqlstate: str) -> Any:
     async def fail(ex: Any) -> None:  # PostgreSQL itself raises it, as it would for a real conflict
         await ex.execute(f"DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '{sqlstate}'; END $$")
@@ -271,8 +224,18 @@ async def _sqlite_busy(ex: Any) -> None:
     raise sqlite3.OperationalError("database is locked")
 
 
+def _first_attempt(fail: Any) -> Any:
+    """A hook that makes the first attempt fail as ``fail(executor)`` does, after the batch loaded and decided."""
+
+    async def before_record(ex: Any, attempt: int) -> None:
+        if attempt == 1:
+            await fail(ex)
+
+    return before_record
+
+
 async def _retried_once(h: Harness, fail: Any) -> None:
-    store = _FailingOnce(h.service.runner.store, fail)
+    store = HookedStore(h.service.runner.store, before_record=_first_attempt(fail))
     runner = _runner(h, store)
     result = await run(h, job(h, SENDER, "V 29000001 5"), job(h, ANN, "HELP"), runner=runner)
     assert [d.outcome for d in result.decisions] == ["topup_applied", "help"]
@@ -302,7 +265,7 @@ async def test_sqlite_busy_inside_a_batch_runs_it_again_once(sqlite_url: str) ->
 async def test_an_error_that_is_no_conflict_is_not_retried(postgres_url: str) -> None:
     h = await ready_harness(postgres_url)
     try:
-        store = _FailingOnce(h.service.runner.store, _server_raises("22012"))  # division_by_zero
+        store = HookedStore(h.service.runner.store, before_record=_first_attempt(_server_raises("22012")))
         runner = _runner(h, store)
         with pytest.raises(Exception, match="injected"):
             await run(h, job(h, SENDER, "V 29000001 5"), runner=runner)

@@ -30,38 +30,17 @@ from smsgw.config import Config, DatabaseConfig, OutboxConfig, SecurityConfig, S
 from smsgw.gateway.runtime import Gateway
 from smsgw.subscriber_import import import_subscribers
 
+from .batch_support import HookedStore
 from .conftest import DIRECTORY
 
 
 class CommitWatch:
     """Which MOs (by source) the batch store has committed: noted when a batch's COMMIT returned."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, app: App) -> None:
         self.committed: set[str] = set()
-        original = store.transaction
-
-        @contextlib.asynccontextmanager
-        async def transaction() -> AsyncIterator[Any]:
-            written: list[str] = []
-            async with original() as ex:
-                yield _Spy(ex, written)
-            self.committed.update(written)
-
-        store.transaction = transaction
-
-
-class _Spy:
-    def __init__(self, ex: Any, written: list[str]) -> None:
-        self._ex = ex
-        self._written = written
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ex, name)
-
-    async def many(self, sql: str, rows: Any) -> None:
-        if sql.startswith("INSERT INTO mo_messages"):
-            self._written += [row[1] for row in rows]
-        await self._ex.many(sql, rows)
+        self.store = HookedStore(app.runner.store, after_commit=self.committed.update)
+        app.runner.store = self.store  # type: ignore[assignment]
 
 
 class Smsc:
@@ -132,7 +111,7 @@ class Smsc:
 @contextlib.asynccontextmanager
 async def running(app: App) -> AsyncIterator[tuple[Gateway, Smsc]]:
     gateway = Gateway(app)
-    smsc = Smsc(gateway, CommitWatch(app.runner.store))
+    smsc = Smsc(gateway, CommitWatch(app))
     await gateway.startup()
     pipeline = asyncio.create_task(gateway.pipeline.run())
     smsc.bind()
