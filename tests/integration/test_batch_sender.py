@@ -249,6 +249,26 @@ async def test_a_receipt_quoting_the_message_id_in_another_form_settles_its_repl
     assert await _parts(harness, reply_id) == [(1, "1A2B", "delivered")]
 
 
+async def test_a_receipt_in_the_same_batch_as_its_accepted_part_settles_the_reply(harness: Harness) -> None:
+    a = Instance(harness, "gw-a")
+    [one] = (await a.mo("HELP")).reply_ids
+    [two] = (await a.mo("S")).reply_ids
+    await a.run(
+        Batch(
+            accepted=[
+                PartAccepted(one, 1, "1A2B", 1, True),
+                PartAccepted(two, 1, "c1", 2, False),
+                PartAccepted(two, 2, "c2", 2, True),
+            ],
+            receipts=[_receipt("6699", "undeliverable"), _receipt("c1"), _receipt("c2")],
+        )
+    )
+    assert (await _reply(harness, one))[0] == "undeliverable"
+    assert await _parts(harness, two) == [(1, "c1", "delivered"), (2, "c2", "delivered")]
+    assert (await _reply(harness, two))[0] == "delivered"
+    assert await value(harness, "SELECT COUNT(*) FROM early_receipts") == 0
+
+
 async def test_a_reply_of_several_parts_takes_its_state_once_every_part_has_one(harness: Harness) -> None:
     reply_id, _ = await _accepted_reply(harness, ["p1", "p2", "p3"])
     await run(harness, receipts=[_receipt("p1")])
