@@ -8,7 +8,6 @@ events go to the consumers under test the way ``runtime.Gateway`` routes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -179,10 +178,3 @@ def claimed(
         fields.pop("done_parts", frozenset()),
         fields.pop("maybe_sent", frozenset()),
     )
-
-
-def never(*_: Any) -> Callable[..., None]:
-    def fail(*args: Any) -> None:
-        raise AssertionError(f"unexpected call {args}")
-
-    return fail
