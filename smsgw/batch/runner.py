@@ -137,7 +137,7 @@ class BatchRunner:
     async def sweep(self) -> int:
         """Settle early receipts whose message id was recorded meanwhile (see ``sweep_early_receipts``)."""
         async with self.store.transaction() as ex:
-            return await sweep_early_receipts(ex, self._clock())
+            return await sweep_early_receipts(ex, self._clock(), self._variants)
 
 
 def _has_sender_work(batch: Batch) -> bool:

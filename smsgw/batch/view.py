@@ -111,8 +111,8 @@ class _Ledger:
         self._check(month, snap.month)
         sums = self._sums(sender)
         month_total = sum(s.month_cents for s in sums)
-        if day == month:
-            today = month_total
+        if day == month:  # one-off top-ups within the month (the port's "day" range), as the SQL ledger counts
+            today = sum(s.month_cents for s in sums if s.kind is TopUpKind.ONE_OFF)
         else:
             self._check(day, snap.day)
             today = sum(s.today_cents for s in sums if s.kind is TopUpKind.ONE_OFF)

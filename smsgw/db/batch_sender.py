@@ -293,8 +293,11 @@ async def _takeovers(ex: Executor, owners: list[str], now: datetime) -> list[Tak
     ]
 
 
-async def sweep_early_receipts(ex: Executor, now: datetime) -> int:
-    """Apply early receipts whose message id has been recorded since (a race between instances)."""
+async def sweep_early_receipts(ex: Executor, now: datetime, variants: Callable[[str], tuple[str, ...]]) -> int:
+    """Apply early receipts whose message id has been recorded since (a race between instances).
+
+    An early receipt was kept under every form of its id (``variants``): all of them go,
+    or a form left behind would settle a later message that happens to have that id."""
     rows = await ex.fetch(
         "SELECT e.smsc_message_id, e.state FROM early_receipts AS e JOIN mt_parts AS p"
         " ON p.smsc_message_id = e.smsc_message_id"
@@ -303,6 +306,6 @@ async def sweep_early_receipts(ex: Executor, now: datetime) -> int:
         return 0
     receipts = [ReceiptJob((mid,), state) for mid, state in rows]
     await record_receipts(ex, receipts, ts(now))
-    where, args = ex.any_of("smsc_message_id", [mid for mid, _ in rows])
+    where, args = ex.any_of("smsc_message_id", {v for mid, _ in rows for v in variants(mid)})
     await ex.execute(f"DELETE FROM early_receipts WHERE {where}", *args)
     return len(rows)

@@ -18,6 +18,7 @@ states in between.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,15 @@ from .schema import early_receipts, mt_parts, outbox
 from .sql import Sql
 from .timefmt import parse_ts, ts
 
-__all__ = ["FINAL_STATES", "RECEIPT_STATES", "ClaimedReply", "PartAccepted", "SqlOutbox"]
+__all__ = [
+    "FINAL_STATES",
+    "RECEIPT_STATES",
+    "SMSC_MESSAGE_ID_MAX",
+    "ClaimedReply",
+    "PartAccepted",
+    "SqlOutbox",
+    "storable_message_id",
+]
 
 #: Receipt ``stat`` → the state of the part (and of the reply once every part has one).
 RECEIPT_STATES = {
@@ -40,6 +49,20 @@ RECEIPT_STATES = {
     "EXPIRED": "smsc_expired",
 }
 FINAL_STATES = frozenset({"submitted", "failed", "expired", *RECEIPT_STATES.values()})
+
+SMSC_MESSAGE_ID_MAX = 80  # mt_parts and early_receipts.smsc_message_id (SMPP 3.4 allows 64 characters)
+
+
+def storable_message_id(message_id: str) -> str:
+    """An SMSC message id as stored and matched: one longer than the column takes becomes its digest.
+
+    An SMSC that sends longer ids than SMPP 3.4 allows must not make every batch that
+    records one fail (PostgreSQL refuses the row); the same id always gives the same
+    digest, so its receipts still find its part.
+    """
+    if len(message_id) <= SMSC_MESSAGE_ID_MAX:
+        return message_id
+    return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

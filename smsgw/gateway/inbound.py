@@ -37,7 +37,7 @@ from smpp.tlv import tlv_text
 
 from ..batch.jobs import Batch, BatchResult, Decision, MoJob, PartOf, ReceiptJob
 from ..db.messages import fingerprint
-from ..db.outbox import RECEIPT_STATES
+from ..db.outbox import RECEIPT_STATES, storable_message_id
 from ..db.schema import SMSC_REF_MAX
 from ..logs import bind_mo, clear_mo
 from ..mo import new_mo_id
@@ -134,13 +134,14 @@ class Inbound:
         stat = receipt.state.upper()
         self.receipts_by_stat[stat] = self.receipts_by_stat.get(stat, 0) + 1
         state = RECEIPT_STATES.get(stat)
-        if state is None or (receipt.message_id, state) in self._recorded:  # not final, or recorded already
+        message_id = storable_message_id(receipt.message_id)
+        if state is None or (message_id, state) in self._recorded:  # not final, or recorded already
             link.respond(owed.generation, owed.sequence)
             return
         if self.draining:
             link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
             return
-        self._receipts.append((ReceiptJob(message_id_variants(receipt.message_id), state), owed))
+        self._receipts.append((ReceiptJob(message_id_variants(message_id), state), owed))
 
     def _job(self, event: MoReceived, wall: datetime) -> MoJob:
         message = event.message

@@ -233,12 +233,14 @@ class Gateway:
     async def startup(self) -> None:
         runner = self.app.runner
         await runner.store.analyze()
-        result = await runner.run(Batch(reclaim_own=self.app.instance))
-        if result.reclaimed:
-            log.info("outbox_claims_resumed", replies=result.reclaimed)
+        # Recovered MOs first: their replies are born claimed by this instance, whose sender does not
+        # hold them; taking this instance's claims back next makes them due with the rest.
         recovered = await self.app.service.recover(runner)
         if recovered:
             log.info("long_mos_recovered", count=recovered)
+        result = await runner.run(Batch(reclaim_own=self.app.instance))
+        if result.reclaimed:
+            log.info("outbox_claims_resumed", replies=result.reclaimed)
         log.info(
             "gateway_started",
             smsc=f"{self.app.config.smpp.host}:{self.app.config.smpp.port}",

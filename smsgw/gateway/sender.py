@@ -32,7 +32,7 @@ import structlog
 from smpp.constants import Status, status_name
 
 from ..batch.jobs import Batch, BatchResult, ClaimRequest, Heartbeat, ReplyFailed
-from ..db.outbox import ClaimedReply, PartAccepted
+from ..db.outbox import ClaimedReply, PartAccepted, storable_message_id
 from ..logs import subscriber_fields
 from ..sealing import Sealer, SealingError
 from .link import SmppLink
@@ -195,7 +195,8 @@ class Sender:
             self.stats.accepted += 1
             reply.pending.discard(part.number)
             complete = not reply.pending
-            self._accepted.append(PartAccepted(reply.id, part.number, message_id, len(reply.parts), complete))
+            stored_id = storable_message_id(message_id)
+            self._accepted.append(PartAccepted(reply.id, part.number, stored_id, len(reply.parts), complete))
             self._lazy(now)
             if complete:
                 self._replies.pop(reply.id, None)
