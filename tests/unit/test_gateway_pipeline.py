@@ -73,7 +73,7 @@ async def test_a_batch_that_failed_hands_its_work_back(monkeypatch: pytest.Monke
     rig.deliver("S", "mo-a")
     rig.sender.take([claimed(1)])
     rig.sender.pump(rig.now, rig.wall)
-    rig.confirmations.read(["mo-old"])
+    rig.confirmations.read(["mo-old"], rig.now)
     runner.fail_next = 1
     await pipeline.run_once()
     rig.pump()
@@ -131,18 +131,21 @@ async def test_the_loop_runs_when_woken_and_drains_on_stop(monkeypatch: pytest.M
 
 
 def test_confirmations_record_what_was_read_except_what_the_smsc_sent_again() -> None:
-    confirmations = Confirmations()
+    confirmations = Confirmations(wait=0.1)
     confirmations.never("mo-b")
-    confirmations.read(["mo-a", "mo-b", 7, None])
-    confirmations.read(["mo-c"])
+    confirmations.read(["mo-a", "mo-b", 7, None], 10.0)
+    confirmations.read(["mo-c"], 10.05)
     confirmations.never("mo-c")  # sent again after its response was read but before the batch
+    assert not confirmations.due(10.09), "rides in a batch that runs anyway"
+    assert confirmations.due(10.11), "a batch of its own once it waited long enough"
+    assert confirmations.next_due(10.05) == pytest.approx(0.05)
     batch = Batch()
     confirmations.fill(batch)
-    assert batch.acks == ["mo-a"] and not confirmations.busy
-    confirmations.failed()
-    assert confirmations.busy
+    assert batch.acks == ["mo-a"] and not confirmations.holding and not confirmations.due(11.0)
+    confirmations.failed(12.0)
+    assert confirmations.holding and not confirmations.due(12.0) and confirmations.due(12.11)
     again = Batch()
     confirmations.fill(again)
     assert again.acks == ["mo-a"]
     confirmations.settle()
-    assert confirmations.confirmed == 1 and not confirmations.busy
+    assert confirmations.confirmed == 1 and not confirmations.holding
