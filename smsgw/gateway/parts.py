@@ -48,10 +48,8 @@ def hold(claimed: ClaimedReply, text: str) -> tuple[HeldReply, list[HeldPart]]:
     parts = split_text(text, reference=claimed.id & 0xFF)
     pending = set(range(1, len(parts) + 1)) - set(claimed.done_parts)
     reply = HeldReply(claimed, parts, pending)
-    held = [
-        HeldPart(reply, n, recorded=n in claimed.maybe_sent, maybe_sent=n in claimed.maybe_sent)
-        for n in sorted(pending)
-    ]
+    ready = claimed.maybe_sent | claimed.recorded  # their rows say "submitting": they may go on the wire
+    held = [HeldPart(reply, n, recorded=n in ready, maybe_sent=n in claimed.maybe_sent) for n in sorted(pending)]
     return reply, held
 
 
