@@ -46,7 +46,7 @@ from smpp.esme_session import EsmeConfig
 from ..batch.jobs import Batch, BatchResult, Decision, MoJob
 from ..bootstrap import App
 from ..db.outbox import ClaimedReply
-from ..logs import bind_mo, clear_mo
+from ..logs import mask_text, subscriber_fields
 from ..mo import MoResult
 from ..ops.email import EmailSender
 from ..ops.http import OpsServer
@@ -214,19 +214,18 @@ class Gateway:
             job.destination,
             redelivery=decision.copy_of is not None,
         )
-        bind_mo(decision.mo_id, short_code=job.destination, sender=job.source)
-        try:
-            log.info(
-                "mo_processed",
-                command=decision.command,
-                outcome=decision.outcome,
-                replies=len(decision.replies),
-                redelivery=decision.copy_of is not None,
-                latency_ms=round(seconds * 1000, 2),
-                commit=result.commit,
-            )
-        finally:
-            clear_mo()
+        log.info(  # the fields bind_mo would bind, given directly: one line, no context to set and clear
+            "mo_processed",
+            mo_id=decision.mo_id,
+            short_code=mask_text(job.destination),
+            **subscriber_fields(job.source),
+            command=decision.command,
+            outcome=decision.outcome,
+            replies=len(decision.replies),
+            redelivery=decision.copy_of is not None,
+            latency_ms=round(seconds * 1000, 2),
+            commit=result.commit,
+        )
         self.observer("mo", (mo_result, seconds))
 
     async def _prepare_password(self) -> Any:

@@ -266,7 +266,7 @@ class Sender:
                 return
             try:
                 link.submit(submit_sm(part, self._registered_delivery), part)
-            except ValueError as error:  # an address no submit_sm can carry
+            except ValueError as error:  # the codec refused it (its addresses were checked when held)
                 self._finish(reply, "failed", f"cannot submit: {error}")
                 continue
             part.attempts += 1
