@@ -24,10 +24,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+import structlog
 from sqlalchemy import make_url
 
 from ..batch.jobs import Batch
 from ..batch.snapshot import Keys, Snapshot
+from ..logs import log_failure
 from .batch_load import load_snapshot
 from .batch_sender import SenderWork, record_sender_work
 from .batch_write import WritePlan, write_decisions, write_rare
@@ -37,8 +39,25 @@ from .sqlite_writer import WriterConnection, commit, connect_sqlite
 
 __all__ = ["BatchStore", "PostgresBatchStore", "SqliteBatchStore", "jitter"]
 
+log = structlog.get_logger("smsgw.db")
+
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
-_HOT_TABLES = ("subscribers", "topups", "mo_messages", "outbox", "mt_parts", "pending_requests", "early_receipts")
+_HOT_TABLES = (
+    "subscribers",
+    "topups",
+    "charges",
+    "mo_messages",
+    "outbox",
+    "mt_parts",
+    "pending_requests",
+    "early_receipts",
+)
+# PostgreSQL keeps plans made while the tables were small (a foreign-key check, a prepared statement) until
+# their statistics change: the tables are analysed after this instance's first MOs, then each time they grew
+# eightfold (a fresh database would otherwise scan whole tables, foreign-key checks included, until
+# autovacuum came by; once the plans use the indexes, growth does not change them).
+_FIRST_ANALYZE_AFTER = 2000
+_ANALYZE_GROWTH = 8
 
 
 class BatchStore(Protocol):
@@ -163,12 +182,24 @@ class PostgresBatchStore:
         self._dsn = asyncpg_dsn(url)
         self._pool_size = pool_size
         self._pool: Any = None
+        self._mos = 0
+        self._analyze_at = _FIRST_ANALYZE_AFTER
+        self._analyzing: asyncio.Task[None] | None = None
 
     async def _get_pool(self) -> Any:
         if self._pool is None:
             import asyncpg
 
-            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
+            class _Connection(asyncpg.Connection):  # type: ignore[misc]
+                def get_reset_query(self) -> str:
+                    # Released after every batch: no session state is ever set and advisory locks are
+                    # per transaction, so the default reset (RESET ALL, unlock all …) would be a round trip
+                    # per batch for nothing. An open transaction is still rolled back by the pool.
+                    return ""
+
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=1, max_size=self._pool_size, connection_class=_Connection
+            )
         return self._pool
 
     @contextlib.asynccontextmanager
@@ -202,7 +233,23 @@ class PostgresBatchStore:
     ) -> tuple[list[int], SenderWork]:
         if plan is not None:
             await write_rare(ex, plan)
-        return await pg_record(_conn(ex), ex, plan, batch, now, variants)
+        recorded = await pg_record(_conn(ex), ex, plan, batch, now, variants)
+        self._grew(len(batch.mos))
+        return recorded
+
+    def _grew(self, mos: int) -> None:
+        """Analyse in the background after the first MOs, then each time they grew eightfold."""
+        self._mos += mos
+        if self._mos < self._analyze_at or (self._analyzing is not None and not self._analyzing.done()):
+            return
+        self._analyze_at = _ANALYZE_GROWTH * self._mos
+        self._analyzing = asyncio.get_running_loop().create_task(self._analyze_quietly())
+
+    async def _analyze_quietly(self) -> None:
+        try:
+            await self.analyze()
+        except Exception as error:  # statistics are an optimisation: the next doubling tries again
+            log_failure(log, "analyze_failed", error)
 
     def retryable(self, error: BaseException) -> bool:
         return getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES
@@ -214,6 +261,10 @@ class PostgresBatchStore:
             await conn.execute("ANALYZE " + ", ".join(_HOT_TABLES))
 
     async def close(self) -> None:
+        if self._analyzing is not None and not self._analyzing.done():
+            self._analyzing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._analyzing
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

@@ -16,8 +16,9 @@ A statement costs a round trip to the server, so the batch is shaped around them
 
 A batch with no MO and no claim is that one statement alone, in autocommit.
 Writes that few batches have (parts of long MOs, portal passwords), claims, the
-early receipts a newly recorded message id settles and replies of several parts
-go through the generic SQL (``batch_write``, ``batch_sender``) on the same connection.
+early receipts a newly recorded message id settles go through the generic SQL
+(``batch_write``, ``batch_sender``) on the same connection; replies of several
+parts that receipts touched are settled in one more statement (``_SETTLE``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..batch.jobs import Batch, ReceiptJob, Takeover
 from ..batch.snapshot import Keys, OrderRow, Snapshot, TopUpSum
 from ..db.outbox import ClaimedReply
 from .batch_load import load_parts, subscriber_from_row
-from .batch_sender import SenderWork, claim_replies, record_receipts, settle_reply
+from .batch_sender import SenderWork, claim_replies, record_receipts
 from .batch_write import WritePlan
 from .timefmt import euros, parse_ts, ts
 
@@ -61,7 +62,7 @@ SELECT
  ARRAY(SELECT ROW(msisdn, kind, status, customer_type, sos_sms_allowed, language, email, karte_expires_on,
                   balance_cents)
        FROM subscribers
-       WHERE msisdn = ANY($1::text[]) OR msisdn IN (SELECT karte FROM pending_requests WHERE sender = ANY($2::text[]))),
+       WHERE msisdn = ANY($1::text[] || ARRAY(SELECT karte FROM pending_requests WHERE sender = ANY($2::text[])))),
  ARRAY(SELECT ROW(sender, karte, amount_cents, requested_at) FROM pending_requests WHERE sender = ANY($2::text[])),
  ARRAY(SELECT ROW(id, sender, karte, amount_cents, last_month, created_at, confirmed_at)
        FROM monthly_orders WHERE sender = ANY($2::text[])),
@@ -202,6 +203,26 @@ SELECT ARRAY(SELECT id FROM replies), ARRAY(SELECT ROW(smsc_message_id, state) F
 _RECORD = "WITH" + _DECISIONS + _SENDER
 
 
+# ``settle_reply`` for many replies in one statement: a reply of several parts takes its state once every
+# part has one — the first failed part's state (in part order), or delivered when all were delivered.
+_SETTLE = """
+WITH st AS (
+  SELECT o.id, o.mo_id, o.parts, count(p.id) AS n, bool_and(p.state = 'delivered') AS delivered,
+         (array_agg(p.state ORDER BY p.part_no) FILTER (WHERE p.state NOT IN ('submitted', 'delivered')))[1] AS failed
+  FROM outbox o LEFT JOIN mt_parts p ON p.outbox_id = o.id
+  WHERE o.id = ANY($1::int[]) GROUP BY o.id),
+ u AS (UPDATE outbox SET state = coalesce(st.failed, 'delivered'), updated_at = $2 FROM st
+       WHERE outbox.id = st.id AND st.parts IS NOT NULL AND st.n >= st.parts AND (st.failed IS NOT NULL OR st.delivered)
+         AND outbox.state IN ('submitted', 'sending'))
+SELECT id, mo_id FROM st
+"""
+
+
+async def _settle_replies(conn: Any, ids: list[int], when: str) -> dict[int, str | None]:
+    """Settle replies of several parts from their parts; returns their MO ids."""
+    return {int(row[0]): row[1] for row in await conn.fetch(_SETTLE, ids, when)}
+
+
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return [[row[i] for row in rows] for i in range(width)]
 
@@ -287,15 +308,15 @@ async def pg_record(
     reply_ids, early, reclaimed, matched, single = await conn.fetchrow(_RECORD, *args)
     hits: list[tuple[int, str | None] | None] = [None] * len(batch.receipts)
     single_mo = {int(outbox_id): mo_id for outbox_id, mo_id in single}
+    # Replies of several parts: settled from all their parts, after the statement that changed them.
+    several = {int(o) for _, o in matched if int(o) not in single_mo}
+    several |= {parts[found].outbox_id for found in direct.values() if parts[found].total > 1}
+    settled_mo = await _settle_replies(conn, sorted(several), when) if several else {}
     for i, outbox_id in matched:
         outbox_id = int(outbox_id)
-        mo_id = single_mo[outbox_id] if outbox_id in single_mo else await settle_reply(ex, outbox_id, when)
-        hits[int(i)] = (outbox_id, mo_id)
+        hits[int(i)] = (outbox_id, single_mo[outbox_id] if outbox_id in single_mo else settled_mo.get(outbox_id))
     for i, found in direct.items():
-        part = parts[found]
-        if part.total > 1:  # the last of its parts may have come: settle the reply from its parts
-            await settle_reply(ex, part.outbox_id, when)
-        hits[i] = (part.outbox_id, None)
+        hits[i] = (parts[found].outbox_id, None)
     if early:  # receipts that came before this batch recorded their message ids: applied now
         settled = {by_variant[found]: state for found, state in early}
         await record_receipts(ex, [ReceiptJob((mid,), state) for mid, state in settled.items()], when)
