@@ -1,0 +1,87 @@
+"""Fixtures of the scale-out suite: a fresh database on the session's PostgreSQL, clusters stopped afterwards.
+
+The PostgreSQL server is ``tests/conftest.py``'s (``postgres_server``: started
+once per session, skipped locally without the binaries, required under CI).
+Every test gets its own database and its own cluster: a simulator and three
+``smsgw run`` instances (``cluster.py``). ``SCALEOUT_ROUNDS`` scales the rounds
+of faults up (``test_rounds.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.postgres import PostgresServer
+
+from .cluster import Cluster
+
+MakeCluster = Callable[..., Cluster]
+
+#: Tuned like the reliability suite: the simulator redelivers an unacknowledged MO after 3 s
+#: (at once to another bind when a connection ends) and never gives up within a test; the
+#: instances reconnect within half a second.
+SIMULATOR = {"mo_window": 32, "mo_redelivery_attempts": 1000, "max_connections": 64}
+SMPP = {"reconnect_min": 0.1, "reconnect_max": 0.5}
+
+
+def new_database(server: PostgresServer) -> str:
+    name = f"s_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return server.url(name)
+
+
+@pytest.fixture
+def make_cluster(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[MakeCluster]:
+    """``make(rows, smpp=…, simulator=…, outbox=…, faketime_offset=…)``: a started cluster on a fresh database."""
+    made: list[Cluster] = []
+
+    def make(
+        rows: list[str],
+        *,
+        smpp: dict[str, Any] | None = None,
+        simulator: dict[str, Any] | None = None,
+        outbox: dict[str, Any] | None = None,
+        extra: str = "",
+        faketime_offset: float | None = None,
+        size: int = 3,
+    ) -> Cluster:
+        cluster = Cluster(
+            tmp_path / f"cluster{len(made) + 1}",
+            new_database(postgres_server),
+            size=size,
+            smpp={**SMPP, **(smpp or {})},
+            simulator={**SIMULATOR, **(simulator or {})},
+            outbox=outbox,
+            extra=extra,
+        )
+        made.append(cluster)
+        cluster.start(rows, faketime_offset=faketime_offset)
+        return cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in made:
+            cluster.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/scaleout/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.postgres)
