@@ -26,7 +26,9 @@ from tests.e2e.harness import SMSGW, Stack, free_port
 
 __all__ = ["LIBFAKETIME", "Cluster", "Instance", "parse_metrics"]
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+LIBFAKETIME = next(
+    iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), Path("/nonexistent/libfaketime.so.1")
+)
 
 #: Lines of an instance's log that say something went wrong in our code.
 _TRACE_MARKS = ('"exception"', "Traceback")
@@ -112,7 +114,7 @@ class Instance:
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.ops_port}/healthz", timeout=2) as response:
-                return response.status == 200
+                return bool(response.status == 200)
         except OSError:
             return False
 
@@ -178,12 +180,14 @@ class Cluster:
 
     # --- processes --------------------------------------------------------------------------
 
-    def start(self, rows: list[str], *, faketime_offset: float | None = None) -> None:
-        """The simulator, the subscribers, then every instance at once; returns when all are bound."""
+    def start(self, rows: list[str], *, instances: bool = True) -> None:
+        """The subscribers, the simulator, then (``instances``) every instance at once, until all are bound."""
         self.stack.import_subscribers(rows)
         self.stack.start_simulator()
-        if faketime_offset is not None:
-            self.fake_time(faketime_offset)
+        if instances:
+            self.start_instances()
+
+    def start_instances(self) -> None:
         for instance in self.instances:
             instance.start()
         self.wait_bound(self.instances)

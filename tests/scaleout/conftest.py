@@ -47,7 +47,10 @@ def new_database(server: PostgresServer) -> str:
 
 @pytest.fixture
 def make_cluster(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[MakeCluster]:
-    """``make(rows, smpp=…, simulator=…, outbox=…, faketime_offset=…)``: a started cluster on a fresh database."""
+    """``make(rows, smpp=…, simulator=…, outbox=…, instances=True)``: a started cluster on a fresh database.
+
+    ``instances=False``: the subscribers imported and the simulator started, no instance yet.
+    """
     made: list[Cluster] = []
 
     def make(
@@ -57,7 +60,7 @@ def make_cluster(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[Ma
         simulator: dict[str, Any] | None = None,
         outbox: dict[str, Any] | None = None,
         extra: str = "",
-        faketime_offset: float | None = None,
+        instances: bool = True,
         size: int = 3,
     ) -> Cluster:
         cluster = Cluster(
@@ -70,7 +73,7 @@ def make_cluster(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[Ma
             extra=extra,
         )
         made.append(cluster)
-        cluster.start(rows, faketime_offset=faketime_offset)
+        cluster.start(rows, instances=instances)
         return cluster
 
     try:

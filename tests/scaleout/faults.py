@@ -45,12 +45,16 @@ class RoundReport:
 
 def owed_by(cluster: Cluster, name: str) -> list[int]:
     """Ids of the replies ``name`` holds that the SMSC has not accepted yet."""
-    rows = fetch_pg(cluster.database_url, "SELECT id FROM outbox WHERE claimed_by = $1 AND state = ANY($2)", name, _OPEN)
+    rows = fetch_pg(
+        cluster.database_url, "SELECT id FROM outbox WHERE claimed_by = $1 AND state = ANY($2)", name, _OPEN
+    )
     return [int(r[0]) for r in rows]
 
 
 def _open_among(cluster: Cluster, ids: list[int]) -> int:
-    rows = fetch_pg(cluster.database_url, "SELECT count(*) FROM outbox WHERE id = ANY($1) AND state = ANY($2)", ids, _OPEN)
+    rows = fetch_pg(
+        cluster.database_url, "SELECT count(*) FROM outbox WHERE id = ANY($1) AND state = ANY($2)", ids, _OPEN
+    )
     return int(rows[0][0])
 
 
@@ -78,7 +82,9 @@ def _kill(cluster: Cluster, victim: Instance, rng: random.Random) -> tuple[list[
     return owed_by(cluster, victim.name), killed
 
 
-def run_fault(cluster: Cluster, mode: str, rng: random.Random, *, takeover: float, last_victim: str = "") -> RoundReport:
+def run_fault(
+    cluster: Cluster, mode: str, rng: random.Random, *, takeover: float, last_victim: str = ""
+) -> RoundReport:
     """Apply ``mode`` (the instance chosen at random, never the last victim for a stop or kill)."""
     report = RoundReport(mode)
     candidates = [i for i in cluster.instances if i.alive and i.name != last_victim] or cluster.instances

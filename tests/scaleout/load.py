@@ -45,8 +45,7 @@ class Population:
 
     def rows(self) -> list[str]:
         rows = [
-            f"{self.first_sender + i},postpaid,active,private,false,en,,,"
-            for i in range(self.bursts * self.per_burst)
+            f"{self.first_sender + i},postpaid,active,private,false,en,,," for i in range(self.bursts * self.per_burst)
         ]
         return rows + [f"{k},karte,active,private,false,en,,2030-12-31,0.00" for k in self.kartes()]
 

@@ -47,7 +47,7 @@ async def _copy(dsn: str, target: Path) -> None:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             tables = {}
             for table in TABLES:
-                stmt = await conn.prepare(f"SELECT * FROM {table}")  # noqa: S608 - our own table names
+                stmt = await conn.prepare(f"SELECT * FROM {table}")
                 names = [a.name for a in stmt.get_attributes()]
                 tables[table] = (names, await stmt.fetch())
     finally:

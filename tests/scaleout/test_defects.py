@@ -126,7 +126,8 @@ def test_long_mos_split_over_instances_are_completed_once_promptly(cluster: Clus
     parts_before = {i.name: i.counter("smsgw_mo_parts_total") for i in cluster.instances}
     texts = [f"V {k[3:]} {2 + n % 5}" + " " * 200 for n, k in enumerate(kartes)]  # two parts each
     began = time.monotonic()
-    reply = stack.post("/api/mo", [{"source": s, "destination": "1643", "text": t} for s, t in zip(senders, texts)])
+    mos = [{"source": s, "destination": "1643", "text": t} for s, t in zip(senders, texts, strict=True)]
+    reply = stack.post("/api/mo", mos)
     for s, t, k, record in zip(senders, texts, kartes, reply["mos"], strict=True):
         assert record["parts"] == 2
         expected.add(Sent(str(record["id"]), s, t, "1643", k, int(t.split()[2]) * 100))
@@ -137,7 +138,7 @@ def test_long_mos_split_over_instances_are_completed_once_promptly(cluster: Clus
     assert took < 10.0, f"{len(senders)} long MOs answered only after {took:.1f} s"
     assert check_cluster(copy, expected, settle=20.0) == []
     rows = fetch_pg(cluster.database_url, "SELECT source, text FROM mo_messages WHERE source = ANY($1)", senders)
-    assert sorted(rows) == sorted(zip(senders, texts)), "each long MO recorded once, whole"
+    assert sorted(rows) == sorted(zip(senders, texts, strict=True)), "each long MO recorded once, whole"
     assert fetch_pg(cluster.database_url, "SELECT count(*) FROM mo_parts WHERE mo_id IS NULL") == [(0,)]
     cluster.scrape_all()
     spread = {i.name: i.counter("smsgw_mo_parts_total") - parts_before[i.name] for i in cluster.instances}
@@ -151,7 +152,7 @@ def test_window_room_never_negative_and_no_instance_logs_an_exception(cluster: C
     senders, kartes = SENDERS[34:60], KARTES[34:60]
     stack.fault("throttle", ratio=0.3, seconds=4.0, seed=12)
     stack.fault("delay", delay=0.5, seconds=4.0)
-    mos = [{"source": s, "destination": "1643", "text": f"V {k[3:]} 2"} for s, k in zip(senders, kartes)]
+    mos = [{"source": s, "destination": "1643", "text": f"V {k[3:]} 2"} for s, k in zip(senders, kartes, strict=True)]
     reply = stack.post("/api/mo", mos)
     for s, k, record in zip(senders, kartes, reply["mos"], strict=True):
         expected.add(Sent(str(record["id"]), s, f"V {k[3:]} 2", "1643", k, 200))
@@ -167,7 +168,11 @@ def test_window_room_never_negative_and_no_instance_logs_an_exception(cluster: C
     assert check_cluster(copy, expected, settle=30.0) == []
     assert all(room >= 0 for room in worst.values()), worst
     cluster.scrape_all()
-    assert cluster.counter("smsgw_throttled_total") > 0, "the SMSC never throttled: the windows were never under pressure"
-    failures = [(n, e["event"]) for n in ("outbox_claim_failed", "batch_failed", "batch_split") for n, e in cluster.events(n)]
+    assert cluster.counter("smsgw_throttled_total") > 0, (
+        "the SMSC never throttled: the windows were never under pressure"
+    )
+    failures = [
+        (n, e["event"]) for n in ("outbox_claim_failed", "batch_failed", "batch_split") for n, e in cluster.events(n)
+    ]
     assert failures == []
     assert cluster.traces() == []

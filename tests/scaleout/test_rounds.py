@@ -35,7 +35,9 @@ TAKEOVER = 10.0
 WINDOW = 10  # [smpp] window, the default
 
 
-def test_instances_keep_every_guarantee_through_kills_stops_and_drops(make_cluster: MakeCluster, tmp_path: Path) -> None:
+def test_instances_keep_every_guarantee_through_kills_stops_and_drops(
+    make_cluster: MakeCluster, tmp_path: Path
+) -> None:
     rng = random.Random(SEED)
     population = Population(bursts=ROUNDS, plain=24, pressure=4)
     cluster = make_cluster(population.rows(), outbox={"takeover": TAKEOVER})
@@ -92,7 +94,5 @@ def test_instances_keep_every_guarantee_through_kills_stops_and_drops(make_clust
     assert total <= WINDOW * kills + cluster.counter("smsgw_resubmits_total")
     assert total <= counted, "a duplicate reply no instance counted"
     if kills and ROUNDS >= 1:
-        assert cluster.counter("smsgw_takeovers_total") >= 1 or not any(
-            e for _, e in cluster.events("outbox_takeover")
-        )
+        assert cluster.counter("smsgw_takeovers_total") >= 1 or not any(e for _, e in cluster.events("outbox_takeover"))
     assert check_cluster(copy, expected, settle=10.0, billing=True) == []
