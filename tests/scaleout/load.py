@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 
 from tests.e2e.harness import Stack
@@ -100,20 +99,28 @@ class Feeder:
     injected: int = 0
     _thread: threading.Thread | None = None
     _error: BaseException | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self, senders: list[tuple[str, list[tuple[str, str, int]], int]]) -> None:
         assert self._thread is None or not self._thread.is_alive()
         self._error = None
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(senders,), daemon=True)
         self._thread.start()
 
     def _run(self, senders: list[tuple[str, list[tuple[str, str, int]], int]]) -> None:
         try:
             for sender, texts, topups in senders:
+                if self._stop.is_set():
+                    return
                 self.injected += len(inject_sender(self.stack, sender, texts, topups, self.expected, self.lock))
-                time.sleep(self.interval)
+                self._stop.wait(self.interval)
         except BaseException as error:  # reported by join()
             self._error = error
+
+    def stop(self) -> None:
+        """No more senders after the one being injected (its MOs stay expected whole)."""
+        self._stop.set()
 
     def join(self, timeout: float = 60.0) -> None:
         assert self._thread is not None

@@ -15,7 +15,7 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 
 from smsgw.db.batch_store import asyncpg_dsn
-from tests.reliability.invariants import Expected, SimulatorView, acked_but_unrecorded, check_invariants
+from tests.reliability.invariants import Expected, Mt, Sent, SimulatorView, acked_but_unrecorded, check_invariants
 
 __all__ = ["PgCopy", "acked_but_unrecorded_pg", "check_cluster", "fetch_pg"]
 
@@ -101,21 +101,33 @@ class PgCopy:
         return self.billing_export(month)
 
 
+class _StatesFirst:
+    """An ``SmscView`` whose MO states were read before the database was copied.
+
+    ``check_invariants`` asks the SMSC first so that a commit made after an ack
+    cannot excuse a missing row; with a copy, the SMSC must be asked before the
+    copy is taken, or an MO committed and acknowledged in between would look
+    acknowledged but not recorded. The MTs are read live (later is harmless).
+    """
+
+    def __init__(self, view: SimulatorView, states: dict[str, str]) -> None:
+        self._view = view
+        self._states = states
+
+    def mo_states(self, mos: Sequence[Sent]) -> dict[str, str]:
+        return {m.key: self._states.get(m.key, "unknown") for m in mos}
+
+    def mts(self, cursor: int) -> list[Mt]:
+        return self._view.mts(cursor)
+
+
 def acked_but_unrecorded_pg(copy: PgCopy, expected: Expected) -> list[str]:
-    """(a) at this instant: the SMSC is asked first, then the database is copied (a later commit cannot excuse)."""
+    """(a) at this instant: the SMSC is asked first, then the database is copied."""
     view = SimulatorView(copy.sim_http)
     try:
         states = view.mo_states(expected.mos)
-
-        class _Frozen:
-            def mo_states(self, mos: Any) -> dict[str, str]:
-                return states
-
-            def mts(self, cursor: int) -> list[Any]:
-                return []
-
         copy.refresh()
-        return acked_but_unrecorded(copy.db_path, _Frozen(), expected.mos)
+        return acked_but_unrecorded(copy.db_path, _StatesFirst(view, states), expected.mos)
     finally:
         view.close()
 
@@ -123,19 +135,24 @@ def acked_but_unrecorded_pg(copy: PgCopy, expected: Expected) -> list[str]:
 def check_cluster(copy: PgCopy, expected: Expected, *, settle: float = 30.0, billing: bool = False) -> list[str]:
     """The violated guarantees across the whole shared database (empty: all hold), after up to ``settle`` s.
 
-    Each look copies the database again and runs ``check_invariants`` on the copy
-    without waiting; violations that time may resolve (an MO not yet acknowledged,
-    a reply still being sent) are looked at again until ``settle`` passes, the
-    others end the wait at once — as ``check_invariants`` itself does on SQLite.
+    Each look asks the SMSC, copies the database and runs ``check_invariants`` on
+    the copy without waiting; violations that time may resolve (an MO not yet
+    acknowledged, a reply still being sent) are looked at again until ``settle``
+    passes, the others end the wait at once — as ``check_invariants`` itself does.
     """
     deadline = time.monotonic() + settle
-    while True:
-        copy.refresh()
-        problems = check_invariants(copy, expected, settle=0.0, billing=billing)
-        still_settling = bool(problems) and problems[-1].startswith("not settled")
-        if not still_settling or time.monotonic() >= deadline:
-            break
-        time.sleep(0.3)
+    view = SimulatorView(copy.sim_http)
+    try:
+        while True:
+            states = view.mo_states(expected.mos)
+            copy.refresh()
+            problems = check_invariants(copy, expected, smsc=_StatesFirst(view, states), settle=0.0, billing=billing)
+            still_settling = bool(problems) and problems[-1].startswith("not settled")
+            if not still_settling or time.monotonic() >= deadline:
+                break
+            time.sleep(0.3)
+    finally:
+        view.close()
     if problems and problems[-1].startswith("not settled"):
         problems[-1] = f"not settled within {settle:.0f} s"
     return problems
