@@ -140,6 +140,18 @@ class Instance:
                     found.append(event)
         return found
 
+    def last_events(self) -> list[dict[str, Any]]:
+        """The events of the latest start only."""
+        if not self.logs or not self.logs[-1].exists():
+            return []
+        found = []
+        for line in self.logs[-1].read_text(encoding="utf-8", errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    found.append(event)
+        return found
+
     def traces(self) -> list[str]:
         """Log lines with an exception or a traceback (none is the expectation)."""
         return [line[:600] for line in self.log_text().splitlines() if any(m in line for m in _TRACE_MARKS)]

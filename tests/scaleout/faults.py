@@ -4,7 +4,9 @@
   dead until every reply it owed (claimed by it and not yet accepted) was sent
   by the others: the takeover, timed from the kill. Then it is restarted.
 - ``sigkill_restart``: SIGKILL and an immediate restart: the restarted instance
-  takes its own replies back at once, long before the others could.
+  takes its own replies back at start-up (``outbox_claims_resumed``) and makes
+  them due at once: they go out (from whichever instance claims them first) long
+  before the others could have taken them over.
 - ``sigterm``: a clean stop of another instance (its replies go back to the
   queue for the others), then a restart.
 - ``drop``: the simulator cuts one bind without an unbind; that instance rebinds.
