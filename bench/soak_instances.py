@@ -37,8 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.postgres import PostgresServer, find_binaries  # noqa: E402
 from tests.reliability.invariants import RIGA, Expected  # noqa: E402
-from tests.scaleout.cluster import Cluster  # noqa: E402
-from tests.scaleout.conftest import SIMULATOR, SMPP, new_database  # noqa: E402
+from tests.scaleout.cluster import SIMULATOR, SMPP, Cluster, new_database  # noqa: E402
 from tests.scaleout.faults import MODES, RoundReport, duplicates, run_fault  # noqa: E402
 from tests.scaleout.load import Feeder, Population  # noqa: E402
 from tests.scaleout.pg_invariants import PgCopy, check_cluster  # noqa: E402

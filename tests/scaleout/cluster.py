@@ -11,6 +11,7 @@ libfaketime with one shared offset (their clocks agree with each other).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -18,13 +19,17 @@ import signal
 import subprocess
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import SMSGW, Stack, free_port
+import asyncpg
 
-__all__ = ["LIBFAKETIME", "Cluster", "Instance", "parse_metrics"]
+from tests.e2e.harness import SMSGW, Stack, free_port
+from tests.postgres import PostgresServer
+
+__all__ = ["LIBFAKETIME", "SIMULATOR", "SMPP", "Cluster", "Instance", "new_database", "parse_metrics"]
 
 LIBFAKETIME = next(
     iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), Path("/nonexistent/libfaketime.so.1")
@@ -32,6 +37,27 @@ LIBFAKETIME = next(
 
 #: Lines of an instance's log that say something went wrong in our code.
 _TRACE_MARKS = ('"exception"', "Traceback")
+
+
+#: Tuned like the reliability suite: the simulator redelivers an unacknowledged MO after 3 s
+#: (at once to another bind when a connection ends) and never gives up within a test; the
+#: instances reconnect within half a second.
+SIMULATOR = {"mo_window": 32, "mo_redelivery_attempts": 1000, "max_connections": 64}
+SMPP = {"reconnect_min": 0.1, "reconnect_max": 0.5}
+
+
+def new_database(server: PostgresServer) -> str:
+    name = f"s_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return server.url(name)
 
 
 def parse_metrics(text: str) -> dict[str, float]:

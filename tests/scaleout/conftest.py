@@ -9,40 +9,17 @@ of faults up (``test_rounds.py``).
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from tests.postgres import PostgresServer
 
-from .cluster import Cluster
+from .cluster import SIMULATOR, SMPP, Cluster, new_database
 
 MakeCluster = Callable[..., Cluster]
-
-#: Tuned like the reliability suite: the simulator redelivers an unacknowledged MO after 3 s
-#: (at once to another bind when a connection ends) and never gives up within a test; the
-#: instances reconnect within half a second.
-SIMULATOR = {"mo_window": 32, "mo_redelivery_attempts": 1000, "max_connections": 64}
-SMPP = {"reconnect_min": 0.1, "reconnect_max": 0.5}
-
-
-def new_database(server: PostgresServer) -> str:
-    name = f"s_{uuid.uuid4().hex[:12]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    return server.url(name)
 
 
 @pytest.fixture

@@ -26,8 +26,7 @@ from smsgw.db.batch_store import asyncpg_dsn
 from tests.postgres import PostgresServer
 from tests.reliability.invariants import Expected, Sent
 
-from .cluster import Cluster
-from .conftest import SIMULATOR, SMPP, new_database
+from .cluster import SIMULATOR, SMPP, Cluster, new_database
 from .pg_invariants import PgCopy, check_cluster, fetch_pg
 
 SENDERS = [str(37124000000 + i) for i in range(60)]
