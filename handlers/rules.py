@@ -207,17 +207,19 @@ def confirmation_expired(requested_at: datetime, now: datetime, rules: Rules) ->
 def password_decision(history: list[tuple[datetime, str]], now: datetime, rules: Rules) -> str:
     """``issue``, ``try_later`` (once per blocked stretch) or ``silent``.
 
-    ``history`` is the (time, outcome) of requests in the last 24 hours, oldest
-    first; outcomes are ``issued``, ``try_later`` and ``silent``. At most
-    ``password_per_hour`` passwords in any hour and ``password_per_day`` in any
-    24 hours; past that one reply says to try later, then silence until a
-    window has room again.
+    ``history`` is the (time, outcome) of requests in the last 24 hours in the
+    order they were recorded; outcomes are ``issued``, ``try_later`` and
+    ``silent``. At most ``password_per_hour`` passwords in any hour and
+    ``password_per_day`` in any 24 hours; past that one reply says to try later,
+    then silence until a window has room again. "Told" goes by that order, not by
+    time: the requests of one batch share one time, and a "try later" recorded at
+    the very time of the last password still counts.
     """
     day_ago, hour_ago = now - timedelta(hours=24), now - timedelta(hours=1)
     issued = [at for at, outcome in history if outcome == "issued" and at > day_ago]
     in_hour = sum(1 for at in issued if at > hour_ago)
     if in_hour < rules.password_per_hour and len(issued) < rules.password_per_day:
         return "issue"
-    last_issued = max(issued) if issued else None
-    told = any(outcome == "try_later" and (last_issued is None or at > last_issued) for at, outcome in history)
+    last = max((i for i, (at, outcome) in enumerate(history) if outcome == "issued" and at > day_ago), default=-1)
+    told = any(outcome == "try_later" for _, outcome in history[last + 1 :])
     return "silent" if told else "try_later"

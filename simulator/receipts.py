@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from smpp import MESSAGE_STATES, EsmClass, ShortMessage, addressed, encode_gsm7, receipt_text, receipt_tlvs
+from smpp import MESSAGE_STATES, EsmClass, ShortMessage, encode_gsm7, receipt_text, receipt_tlvs
+from smpp.address import address_fields
 
 __all__ = [
     "DEFAULT_RULE",
@@ -111,10 +112,10 @@ def receipt_message(
         error=0 if stat == "DELIVRD" else 1,
         text=text,
     )
-    message = ShortMessage(
+    return ShortMessage(
         esm_class=EsmClass.DELIVERY_RECEIPT,
         data_coding=0,
         short_message=encode_gsm7(body, replace="?")[:254],
         tlvs=receipt_tlvs(receipt_id, stat),
+        **address_fields(mt_destination, mt_source),
     )
-    return addressed(message, mt_destination, mt_source)

@@ -16,12 +16,12 @@ two addresses that way.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from .bodies import Message
 from .constants import Npi, Ton
 
-__all__ = ["MAX_SHORT_CODE", "addressed", "plain_address", "ton_npi"]
+__all__ = ["MAX_SHORT_CODE", "address_fields", "addressed", "plain_address", "ton_npi"]
 
 M = TypeVar("M", bound=Message)
 
@@ -49,16 +49,21 @@ def ton_npi(address: str) -> tuple[int, int]:
     return Ton.ALPHANUMERIC, Npi.UNKNOWN
 
 
-def addressed(message: M, source: str, destination: str) -> M:
-    """`message` from `source` to `destination` (without a leading "+"), each with its TON/NPI."""
+def address_fields(source: str, destination: str) -> dict[str, Any]:
+    """The address fields of a message from `source` to `destination` (without a leading "+"),
+    each with its TON/NPI: to build a message with them at once."""
     source_ton, source_npi = ton_npi(source)
     dest_ton, dest_npi = ton_npi(destination)
-    return replace(
-        message,
-        source_addr=plain_address(source),
-        source_addr_ton=source_ton,
-        source_addr_npi=source_npi,
-        destination_addr=plain_address(destination),
-        dest_addr_ton=dest_ton,
-        dest_addr_npi=dest_npi,
-    )
+    return {
+        "source_addr": plain_address(source),
+        "source_addr_ton": source_ton,
+        "source_addr_npi": source_npi,
+        "destination_addr": plain_address(destination),
+        "dest_addr_ton": dest_ton,
+        "dest_addr_npi": dest_npi,
+    }
+
+
+def addressed(message: M, source: str, destination: str) -> M:
+    """`message` from `source` to `destination` (without a leading "+"), each with its TON/NPI."""
+    return replace(message, **address_fields(source, destination))

@@ -99,6 +99,8 @@ def encode_gsm7(text: str, replace: str | None = None) -> bytes:
     """Unpacked septets of `text`; a character outside GSM 03.38 raises ValueError, or is
     written as `replace` (itself a GSM character) when given."""
     if not _GSM_CHARS.issuperset(text):
+        if replace == "?":  # the codec's own "replace" writes "?", which GSM 03.38 has: at C speed
+            return codecs.charmap_encode(text, "replace", _ENCODE)[0]
         if replace is None or replace not in _GSM_CHARS:
             bad = next(char for char in text if char not in _GSM_CHARS)
             raise ValueError(f"{bad!r} is not in the GSM 03.38 alphabet")

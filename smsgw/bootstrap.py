@@ -69,9 +69,7 @@ def instance_name(config: Config) -> str:
     return f"{socket.gethostname()[:28]}-{hashlib.sha256(where.encode()).hexdigest()[:10]}"
 
 
-async def build(
-    config: Config, *, migrate: bool | None = None, live: bool = False, require_key: bool = False
-) -> App:
+async def build(config: Config, *, migrate: bool | None = None, live: bool = False, require_key: bool = False) -> App:
     """Open the database (migrating it first unless told not to) and wire the service.
 
     ``live``: for ``smsgw run`` — replies are born claimed by this instance's sender.

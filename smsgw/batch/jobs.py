@@ -144,6 +144,9 @@ class Batch:
     heartbeat: Heartbeat | None = None
     reclaim_own: str | None = None  # at start-up: this instance's replies from its previous life, due again
     claim: ClaimRequest | None = None
+    # Replies born claimed may have their first part recorded "submitting" in this very batch, up to this
+    # many (the room the sender's window has): they go on the wire right after the commit, a batch sooner.
+    intent_room: int = 0
 
     def __len__(self) -> int:
         return len(self.mos) + len(self.accepted) + len(self.receipts) + len(self.acks) + len(self.intents)
@@ -160,3 +163,4 @@ class BatchResult:
     reclaimed: int = 0
     decided_at: datetime | None = None  # the instant every rule of the batch used
     expired: int = 0  # replies the claim found expired (they end "expired" unsent)
+    first_parts_recorded: frozenset[int] = frozenset()  # replies (ids) whose part 1 this batch recorded submitting

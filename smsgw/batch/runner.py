@@ -119,7 +119,7 @@ class BatchRunner:
             if batch.mos:
                 await store.load(ex, keys, snap)
                 view, records, decisions = self.decider.decide(snap, batch.mos, keys)
-                plan = write_plan(view, records)
+                plan = write_plan(view, records, intent_room=batch.intent_room)
             reply_ids, work = await store.record(ex, plan, batch, now, self._variants)
         self.commits += 1
         return BatchResult(
@@ -132,6 +132,7 @@ class BatchRunner:
             work.reclaimed,
             now,
             work.expired,
+            frozenset(reply_ids[i] for i in plan.first_parts) if plan is not None else frozenset(),
         )
 
     async def sweep(self) -> int:

@@ -34,14 +34,27 @@ _SUBSCRIBER_COLUMNS = (
 )
 
 
+# The enums by their stored values: a dict lookup, where calling the enum costs a microsecond a row.
+_KINDS = {member.value: member for member in Kind}
+_STATUSES = {member.value: member for member in SubscriberStatus}
+_CUSTOMER_TYPES = {member.value: member for member in CustomerType}
+_LANGUAGES = {member.value: member for member in Language}
+
+
 def subscriber_from_row(row: Sequence[Any]) -> Subscriber:
+    """A subscriber from its row; a value no enum member has raises ValueError, as the enum would."""
+    try:
+        kind, status = _KINDS[row[1]], _STATUSES[row[2]]
+        customer_type, language = _CUSTOMER_TYPES[row[3]], _LANGUAGES[row[5]]
+    except KeyError as error:
+        raise ValueError(f"subscriber {row[0]!r}: no such value {error}") from None
     return Subscriber(
         msisdn=row[0],
-        kind=Kind(row[1]),
-        status=SubscriberStatus(row[2]),
-        customer_type=CustomerType(row[3]),
+        kind=kind,
+        status=status,
+        customer_type=customer_type,
         sos_sms_allowed=bool(row[4]),
-        language=Language(row[5]),
+        language=language,
         email=row[6],
         karte_expires_on=parse_day(row[7]),
         balance=None if row[8] is None else euros(row[8]),

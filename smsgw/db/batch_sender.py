@@ -128,6 +128,8 @@ async def _accepted(
         " WHERE id = ? AND state = 'sending'",
         [(p.total, when, p.outbox_id) for p in parts if p.complete],
     )
+    if not await ex.fetch("SELECT 1 FROM early_receipts LIMIT 1"):
+        return []  # the common case: no receipt ever came before its message id
     by_variant = {v: p.message_id for p in parts if p.message_id for v in variants(p.message_id)}
     if not by_variant:
         return []

@@ -82,9 +82,12 @@ class WritePlan:
     parts_new: list[Row] = field(default_factory=list)  # (source, destination, reference, total, seq, dc, text, at)
     parts_processed: list[Row] = field(default_factory=list)  # (mo_id, source, destination, reference, total)
     replies: list[Row] = field(default_factory=list)  # REPLY_COLUMNS
+    first_parts: list[int] = field(default_factory=list)  # positions of replies whose part 1 is recorded submitting
 
 
-def write_plan(view: BatchView, records: Records) -> WritePlan:
+def write_plan(view: BatchView, records: Records, *, intent_room: int = 0) -> WritePlan:
+    """The batch's rows; the first ``intent_room`` replies born claimed get their part 1 recorded
+    ``submitting`` too, so the sender may write them as soon as the batch commits."""
     plan = WritePlan()
     plan.mos = [
         (
@@ -146,6 +149,8 @@ def write_plan(view: BatchView, records: Records) -> WritePlan:
         )
         for r in records.new_replies
     ]
+    born = [i for i, r in enumerate(records.new_replies) if r.claimed_by is not None]
+    plan.first_parts = born[: max(0, intent_room)]
     return plan
 
 
@@ -197,7 +202,13 @@ async def write_decisions(ex: Executor, plan: WritePlan) -> list[int]:
         " VALUES (?, ?, ?, 'queued', 0, ?, ?)",
         [(*r, r[3]) for r in plan.emails],
     )
-    return await ex.insert_ids("outbox", REPLY_COLUMNS, plan.replies)
+    reply_ids = await ex.insert_ids("outbox", REPLY_COLUMNS, plan.replies)
+    await ex.many(
+        "INSERT INTO mt_parts (outbox_id, part_no, smsc_message_id, state, updated_at)"
+        " VALUES (?, 1, NULL, 'submitting', ?)",
+        [(reply_ids[i], plan.replies[i][9]) for i in plan.first_parts],
+    )
+    return reply_ids
 
 
 async def write_rare(ex: Executor, plan: WritePlan) -> None:

@@ -4,9 +4,9 @@ The batch's SQL (``smsgw.db.batch_sql``) is written once, with ``?``
 placeholders; an executor runs it on its driver. The differences that matter
 live here and nowhere else: how a set of values is matched (``IN (?,…)`` padded
 to a power of two on SQLite, ``= ANY(?)`` with one array on PostgreSQL), how
-many rows are inserted with their new ids (one statement per row on SQLite,
-where a statement costs microseconds; one ``unnest`` statement on PostgreSQL,
-where it costs a round trip), and the locks that order a batch's numbers
+many rows are inserted with their new ids (ids counted on from the largest
+under SQLite's exclusive write lock, in one ``executemany``; one ``unnest``
+statement on PostgreSQL, where a statement costs a round trip), and the locks that order a batch's numbers
 (nothing on SQLite, whose write transaction is exclusive; advisory transaction
 locks on PostgreSQL, taken in one global order).
 """
@@ -66,13 +66,15 @@ class SqliteExecutor:
         return f"{column} IN ({','.join('?' * len(items))})", [_Spread(items)]
 
     async def insert_ids(self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Row]) -> list[int]:
+        """The rows get the ids SQLite would give them one by one (the largest so far, plus one, and on),
+        in one ``executemany``: the batch's ``BEGIN IMMEDIATE`` keeps every other writer out meanwhile."""
+        if not rows:
+            return []
         names = ", ".join(name for name, _ in columns)
-        sql = f"INSERT INTO {table} ({names}) VALUES ({','.join('?' * len(columns))})"
-        ids = []
-        for row in rows:
-            new_id = self.conn.execute(sql, row).lastrowid
-            assert new_id is not None
-            ids.append(new_id)
+        (top,) = self.conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+        ids = list(range(top + 1, top + 1 + len(rows)))
+        sql = f"INSERT INTO {table} (id, {names}) VALUES (?, {','.join('?' * len(columns))})"
+        self.conn.executemany(sql, [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
         return ids
 
     async def lock(self, keys: Sequence[str]) -> None:

@@ -77,23 +77,7 @@ class ClaimedReply:
     expires_at: datetime
     done_parts: frozenset[int]  # parts already accepted before (a re-claim after a crash)
     maybe_sent: frozenset[int] = frozenset()  # parts that were on the wire when their sender died
-
-    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
-        return (
-            ClaimedReply,
-            (
-                self.id,
-                self.mo_id,
-                self.source,
-                self.destination,
-                self.text,
-                self.sealed,
-                self.attempts,
-                self.expires_at,
-                self.done_parts,
-                self.maybe_sent,
-            ),
-        )
+    recorded: frozenset[int] = frozenset()  # parts recorded "submitting" by the batch that queued the reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +87,6 @@ class PartAccepted:
     message_id: str  # "" when it was recorded before (a re-claimed reply whose parts were all accepted)
     total: int  # parts of the reply
     complete: bool  # the last part of its reply to be accepted
-
-    def __reduce__(self) -> tuple[object, ...]:  # fast pickling across the database process boundary
-        return (PartAccepted, (self.outbox_id, self.part_no, self.message_id, self.total, self.complete))
 
 
 _unsent = or_(outbox.c.state == "queued", outbox.c.state == "sending")

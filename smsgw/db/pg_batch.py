@@ -189,6 +189,9 @@ _SENDER = """
  o AS (UPDATE outbox SET state = p.state, updated_at = $62 FROM p
        WHERE outbox.id = p.outbox_id AND outbox.parts = 1 AND outbox.state IN ('submitted', 'sending')
        RETURNING outbox.id, outbox.mo_id),
+ first AS (INSERT INTO mt_parts (outbox_id, part_no, smsc_message_id, state, updated_at)
+           SELECT id, 1, NULL, 'submitting', $62
+           FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM replies) AS r WHERE n = ANY($85::int[])),
  e AS (INSERT INTO early_receipts (smsc_message_id, state, received_at)
        SELECT DISTINCT r.mid, r.state, $62 FROM r WHERE r.i NOT IN (SELECT p.i FROM p)
        ON CONFLICT DO NOTHING)
@@ -279,6 +282,7 @@ async def pg_record(
         mids,
         states,
         index,
+        [i + 1 for i in plan.first_parts] if plan is not None else [],
     ]
     reply_ids, early, reclaimed, matched, single = await conn.fetchrow(_RECORD, *args)
     hits: list[tuple[int, str | None] | None] = [None] * len(batch.receipts)

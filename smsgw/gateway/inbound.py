@@ -154,7 +154,15 @@ class Inbound:
         if "\0" in text:  # no database text column takes NUL: it becomes U+FFFD, copies alike
             text = text.replace("\0", "\ufffd")
         source, destination = message.source_addr, message.destination_addr
-        job = MoJob(
+        part = command = problem = None
+        if concat is not None and concat.total > 1:  # parsed once its batch completes the set
+            part = PartOf(concat.reference, concat.total, concat.sequence)
+        elif unreadable is None:
+            try:
+                command = parse(text, destination)
+            except ParseError as error:
+                problem = error
+        return MoJob(
             new_mo_id(),
             source,
             destination,
@@ -164,16 +172,11 @@ class Inbound:
             normalize_msisdn(source) or source,
             fingerprint(source, destination, message.data_coding, text),
             smsc_ref=self._smsc_ref(message.tlvs),
+            command=command,
+            problem=problem,
+            part=part,
             unreadable=unreadable,
         )
-        if concat is not None and concat.total > 1:
-            return replace(job, part=PartOf(concat.reference, concat.total, concat.sequence))
-        if unreadable is None:
-            try:
-                return replace(job, command=parse(text, destination))
-            except ParseError as error:
-                return replace(job, problem=error)
-        return job
 
     def _smsc_ref(self, tlvs: Any) -> str | None:
         """The SMSC's own id of the MO, if it sends one; an overlong one as its digest (same id, same digest)."""

@@ -18,11 +18,24 @@ from ..db.outbox import ClaimedReply
 __all__ = ["HeldPart", "HeldReply", "hold", "submit_sm"]
 
 
+@dataclass(frozen=True, slots=True)
+class Addresses:
+    """A reply's source and destination as every submit_sm of it carries them (checked once)."""
+
+    source: str
+    source_ton: int
+    source_npi: int
+    destination: str
+    dest_ton: int
+    dest_npi: int
+
+
 @dataclass(eq=False)
 class HeldReply:
     claimed: ClaimedReply
     parts: list[Part]
     pending: set[int]  # part numbers not yet accepted
+    addresses: Addresses
     temporary_errors: int = 0
     dead: bool = False
 
@@ -43,15 +56,17 @@ class HeldPart:
 
 def hold(claimed: ClaimedReply, text: str) -> tuple[HeldReply, list[HeldPart]]:
     """Encode a claimed reply (``text`` unsealed); raises ValueError if it cannot be sent as SMS."""
-    _address(claimed.source, "source", digits=False)
-    _address(claimed.destination, "destination", digits=True)
+    addresses = Addresses(
+        _address(claimed.source, "source", digits=False),
+        *ton_npi(claimed.source),
+        _address(claimed.destination, "destination", digits=True),
+        *ton_npi(claimed.destination),
+    )
     parts = split_text(text, reference=claimed.id & 0xFF)
     pending = set(range(1, len(parts) + 1)) - set(claimed.done_parts)
-    reply = HeldReply(claimed, parts, pending)
-    held = [
-        HeldPart(reply, n, recorded=n in claimed.maybe_sent, maybe_sent=n in claimed.maybe_sent)
-        for n in sorted(pending)
-    ]
+    reply = HeldReply(claimed, parts, pending, addresses)
+    ready = claimed.maybe_sent | claimed.recorded  # their rows say "submitting": they may go on the wire
+    held = [HeldPart(reply, n, recorded=n in ready, maybe_sent=n in claimed.maybe_sent) for n in sorted(pending)]
     return reply, held
 
 
@@ -64,19 +79,15 @@ def _address(address: str, name: str, *, digits: bool) -> str:
 
 
 def submit_sm(part: HeldPart, registered_delivery: bool) -> ShortMessage:
-    """The submit_sm of one part; ValueError if its addresses cannot be sent (the reply then fails)."""
-    reply, encoded = part.reply.claimed, part.reply.parts[part.number - 1]
-    source = _address(reply.source, "source", digits=False)
-    destination = _address(reply.destination, "destination", digits=True)
-    source_ton, source_npi = ton_npi(reply.source)
-    dest_ton, dest_npi = ton_npi(reply.destination)
+    """The submit_sm of one part (its addresses were checked when the reply was held)."""
+    a, encoded = part.reply.addresses, part.reply.parts[part.number - 1]
     return ShortMessage(
-        source_addr_ton=source_ton,
-        source_addr_npi=source_npi,
-        source_addr=source,
-        dest_addr_ton=dest_ton,
-        dest_addr_npi=dest_npi,
-        destination_addr=destination,
+        source_addr_ton=a.source_ton,
+        source_addr_npi=a.source_npi,
+        source_addr=a.source,
+        dest_addr_ton=a.dest_ton,
+        dest_addr_npi=a.dest_npi,
+        destination_addr=a.destination,
         esm_class=encoded.esm_class,
         registered_delivery=1 if registered_delivery else 0,
         data_coding=encoded.data_coding,

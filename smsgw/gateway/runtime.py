@@ -45,7 +45,8 @@ from smpp.esme_session import EsmeConfig
 
 from ..batch.jobs import Batch, BatchResult, Decision, MoJob
 from ..bootstrap import App
-from ..logs import bind_mo, clear_mo
+from ..db.outbox import ClaimedReply
+from ..logs import mask_text, subscriber_fields
 from ..mo import MoResult
 from ..ops.email import EmailSender
 from ..ops.http import OpsServer
@@ -61,6 +62,9 @@ from .sender import Sender
 from .transport import AiosmpplibTransport
 
 __all__ = ["Gateway"]
+
+_NONE: frozenset[int] = frozenset()
+_FIRST = frozenset({1})
 
 log = structlog.get_logger("smsgw.runtime")
 
@@ -191,13 +195,14 @@ class Gateway:
     def _mo_decided(self, job: MoJob, decision: Decision, result: BatchResult, seconds: float) -> None:
         wall = result.decided_at or datetime.now(UTC)
         if decision.reply_positions:
-            from ..db.outbox import ClaimedReply
-
             expires = wall + self.app.service.reply_validity
-            claimed = [
-                ClaimedReply(result.reply_ids[p], job.id, job.destination, m.to, m.text, None, 1, expires, frozenset())
-                for p, m in zip(decision.reply_positions, decision.replies, strict=True)
-            ]
+            claimed = []
+            for p, m in zip(decision.reply_positions, decision.replies, strict=True):
+                reply_id = result.reply_ids[p]
+                first = _FIRST if reply_id in result.first_parts_recorded else _NONE
+                claimed.append(
+                    ClaimedReply(reply_id, job.id, job.destination, m.to, m.text, None, 1, expires, _NONE, _NONE, first)
+                )
             self.sender.take(claimed, [m.text for m in decision.replies])
         if self.email is not None and decision.outcome == "password_issued":
             self.email.notify()
@@ -209,19 +214,18 @@ class Gateway:
             job.destination,
             redelivery=decision.copy_of is not None,
         )
-        bind_mo(decision.mo_id, short_code=job.destination, sender=job.source)
-        try:
-            log.info(
-                "mo_processed",
-                command=decision.command,
-                outcome=decision.outcome,
-                replies=len(decision.replies),
-                redelivery=decision.copy_of is not None,
-                latency_ms=round(seconds * 1000, 2),
-                commit=result.commit,
-            )
-        finally:
-            clear_mo()
+        log.info(  # the fields bind_mo would bind, given directly: one line, no context to set and clear
+            "mo_processed",
+            mo_id=decision.mo_id,
+            short_code=mask_text(job.destination),
+            **subscriber_fields(job.source),
+            command=decision.command,
+            outcome=decision.outcome,
+            replies=len(decision.replies),
+            redelivery=decision.copy_of is not None,
+            latency_ms=round(seconds * 1000, 2),
+            commit=result.commit,
+        )
         self.observer("mo", (mo_result, seconds))
 
     async def _prepare_password(self) -> Any:

@@ -266,7 +266,7 @@ class Sender:
                 return
             try:
                 link.submit(submit_sm(part, self._registered_delivery), part)
-            except ValueError as error:  # an address no submit_sm can carry
+            except ValueError as error:  # the codec refused it (its addresses were checked when held)
                 self._finish(reply, "failed", f"cannot submit: {error}")
                 continue
             part.attempts += 1
@@ -289,6 +289,10 @@ class Sender:
             self._started_at = wall
         self._recording, self._unrecorded = self._unrecorded, []
         batch.intents = [(p.reply.id, p.number) for p in self._recording]
+        # What the window can take at once beyond what waits already: replies born in this batch may have
+        # their first part recorded by it (written right after its commit instead of a batch later).
+        bound = self._link.bound and not self.stopping
+        batch.intent_room = max(0, self._room() - len(self._ready)) if bound else 0
         batch.accepted, self._accepted = self._accepted, []
         batch.failed, self._failed = self._failed, []
         self._lazy_since = None

@@ -33,12 +33,20 @@ class Observer:
         self._started: OrderedDict[str, float] = OrderedDict()  # mo_id -> when its deliver_sm was read
         self._max_tracked = max_tracked
         self._seen: dict[str, int] = {}
+        self._mo_counters: dict[tuple[str, str | None, str], Any] = {}  # label children, looked up once each
+
+    def _mo_counter(self, destination: str, command: str | None, outcome: str) -> Any:
+        key = (short_code_label(destination), command, outcome)
+        counter = self._mo_counters.get(key)
+        if counter is None:  # labels are bounded (short codes, commands, outcomes): so is this dict
+            counter = self._mo_counters[key] = self.metrics.mo.labels(key[0], command or "none", outcome)
+        return counter
 
     def __call__(self, event: str, value: Any) -> None:
         m = self.metrics
         if event == "mo":
             result, seconds = value
-            m.mo.labels(short_code_label(result.source), result.command or "none", result.outcome).inc()
+            self._mo_counter(result.source, result.command, result.outcome).inc()
             m.mo_commit.observe(seconds)
             if result.replies and not result.redelivery:
                 self._started[result.mo_id] = time.monotonic() - seconds

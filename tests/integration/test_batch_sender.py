@@ -173,6 +173,27 @@ async def test_parts_on_the_wire_when_their_instance_died_are_handed_over_as_may
     assert await fetch(harness, "SELECT state, parts FROM outbox WHERE id = ?", reply_id) == [("submitted", 2)]
 
 
+async def test_replies_born_claimed_have_their_first_part_recorded_in_the_same_batch_within_the_room(
+    harness: Harness,
+) -> None:
+    a = Instance(harness, "gw-a")
+    jobs = [job(harness, SENDER, "V 29000001 5"), job(harness, "37120000002", "S")]  # three replies
+    result = await a.run(Batch(mos=jobs, heartbeat=a.beat(), intent_room=2))
+    first, second, third = result.reply_ids
+    assert result.first_parts_recorded == frozenset({first, second}), "the room was two"
+    assert await _parts(harness, first) == [(1, None, "submitting")]
+    assert await _parts(harness, second) == [(1, None, "submitting")]
+    assert await _parts(harness, third) == [], "no room: its intent waits for a later batch"
+
+    queued = await run(harness, job(harness, "37120000003", "S"), intent_room=5)  # replies queued, not claimed
+    assert queued.first_parts_recorded == frozenset()
+    assert await _parts(harness, queued.reply_ids[0]) == []
+
+    harness.clock.advance(seconds=TAKEOVER + 1)  # gw-a died: recorded parts may have been on the wire
+    taken = {r.id: r.maybe_sent for r in (await Instance(harness, "gw-b").claim()).claimed}
+    assert taken[first] == taken[second] == frozenset({1}) and taken[third] == frozenset()
+
+
 async def test_a_sealed_password_is_erased_once_accepted(harness: Harness) -> None:
     a = Instance(harness, "gw-a")
     p = job(harness, "37120000002", "P", "1640")

@@ -165,7 +165,7 @@ async def test_on_sqlite_scrypt_runs_while_other_writers_can_write(
         await h.db.close()
 
 
-# --- several processes on one SQLite file ------------------------------------------------------
+# --- several processes on one database --------------------------------------------------------
 
 
 def _contender(url: str, password: str, now: datetime, barrier: Any, results: Any) -> None:
@@ -185,8 +185,9 @@ def _contender(url: str, password: str, now: datetime, barrier: Any, results: An
     results.put(asyncio.run(run()))
 
 
-async def test_several_processes_checking_one_password_on_one_sqlite_file_consume_it_once(sqlite_url: str) -> None:
-    h = await make_harness(sqlite_url)
+async def test_several_processes_checking_one_password_at_once_consume_it_once(database_url: str) -> None:
+    """Each process verifies, then waits for the others, then consumes: only the database decides."""
+    h = await make_harness(database_url)
     await import_subscribers(_App(h.db), DIRECTORY)
     try:
         password = await _issue(h)
@@ -195,7 +196,7 @@ async def test_several_processes_checking_one_password_on_one_sqlite_file_consum
     spawn = multiprocessing.get_context("spawn")
     barrier, results = spawn.Barrier(CONTENDERS // 2), spawn.Queue()
     processes = [
-        spawn.Process(target=_contender, args=(sqlite_url, password, LATER, barrier, results))
+        spawn.Process(target=_contender, args=(database_url, password, LATER, barrier, results))
         for _ in range(CONTENDERS // 2)
     ]
     for process in processes:
@@ -204,6 +205,11 @@ async def test_several_processes_checking_one_password_on_one_sqlite_file_consum
     for process in processes:
         await asyncio.to_thread(process.join, 30)
     assert sorted(found) == [False] * (CONTENDERS // 2 - 1) + [True]
+    db = open_database(database_url)
+    try:
+        assert await _check(db, password, _together(1)) is False  # consumed: never again
+    finally:
+        await db.close()
 
 
 # --- the command line, as the portal would call it -------------------------------------------------

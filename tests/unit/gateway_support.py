@@ -177,4 +177,5 @@ def claimed(
         WALL + timedelta(seconds=expires_in),
         fields.pop("done_parts", frozenset()),
         fields.pop("maybe_sent", frozenset()),
+        fields.pop("recorded", frozenset()),
     )

@@ -83,6 +83,24 @@ async def test_a_part_goes_on_the_wire_only_after_a_batch_recorded_it() -> None:
     assert submit.message.short_message == b"Labdien" and submit.message.registered_delivery == 1
 
 
+async def test_a_reply_whose_first_part_its_own_batch_recorded_goes_on_the_wire_at_once() -> None:
+    rig, sender, _ = _rig(window=4)
+    batch = Batch()
+    sender.fill(batch, rig.now, rig.wall)
+    assert batch.intent_room == 4, "an empty window: every new reply's first part may be recorded"
+    sender.take([claimed(1, recorded=frozenset({1}))])
+    _pump(rig)
+    [submit] = rig.submits()
+    assert submit.message.short_message == b"Labdien" and not sender.busy, "no batch needed before the wire"
+
+    sender.take([claimed(i) for i in range(2, 6)])  # four more, not recorded: three fit the window
+    _pump(rig)
+    later = Batch()
+    sender.fill(later, rig.now, rig.wall)
+    assert later.intents == [(2, 1), (3, 1), (4, 1)]
+    assert later.intent_room == 0, "the window is spoken for: new replies wait their turn"
+
+
 async def test_the_window_bounds_the_parts_recorded_and_unanswered() -> None:
     rig, sender, _ = _rig(window=4)
     sender.take([claimed(i) for i in range(1, 7)])

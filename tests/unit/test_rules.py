@@ -523,6 +523,16 @@ PASSWORD: list[tuple[str, list[tuple[datetime, str]], str]] = [
         "try_later",
     ),
     (
+        "told at the very time of the last password (one batch, one time)",
+        [(ago(minutes=1), "issued")] * 3 + [(ago(minutes=1), "try_later")],
+        "silent",
+    ),
+    (
+        "told in the same batch as the last password, asked again in that batch",
+        [(T, "issued")] * 3 + [(T, "try_later")],
+        "silent",
+    ),
+    (
         "refusals (cancelled number) do not count",
         [(ago(minutes=m), "refused") for m in (50, 40, 30, 20)],
         "issue",
