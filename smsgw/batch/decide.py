@@ -97,21 +97,26 @@ class Decider:
     def decide(self, snapshot: Snapshot, jobs: list[MoJob], keys: Keys) -> tuple[BatchView, Records, list[Decision]]:
         """Decide every job in order.
 
-        A :class:`Miss` of a key not in ``keys`` is added to them and propagates: the
-        batch runs again with it loaded.
+        A :class:`Miss` of a key not in ``keys`` is added to them; the other MOs are still
+        decided (to find every missing key in one pass), then the first Miss propagates:
+        the batch runs again with them all loaded.
         """
         journal = Journal()
         view = BatchView(snapshot, journal)
         records = Records(snapshot, journal)
         decisions = []
+        missed: Miss | None = None  # keys added: the batch runs again, once for all of them
         for job in jobs:
             mark = journal.mark()
             try:
                 decisions.append(self._one(job, view, records, snapshot.now))
             except Miss as miss:
-                if miss.add_to(keys):
-                    raise
                 journal.rollback(mark)
+                if miss.add_to(keys):
+                    # Go on with the other MOs so that every missing key is found in this pass
+                    # (a batch completing many long MOs misses each one's Karte).
+                    missed = missed or miss
+                    continue
                 log.error(
                     "mo_failed", mo_id=job.id, error=f"loaded but missing: {miss}", **subscriber_fields(job.source)
                 )
@@ -125,6 +130,8 @@ class Decider:
                 journal.rollback(mark)
                 log.exception("mo_failed", mo_id=job.id, short_code=job.destination, **subscriber_fields(job.source))
                 decisions.append(Decision(job.id, "failed", failed=True))
+        if missed is not None:
+            raise missed
         return view, records, decisions
 
     def _one(self, job: MoJob, view: BatchView, records: Records, now: datetime) -> Decision:

@@ -311,3 +311,25 @@ def test_a_long_mo_completed_in_the_batch_runs_its_joined_text_once() -> None:
     again = [_part("V 2912", 1), _part("3456 ", 2), _part("5", 3)]
     view, _, decisions = decider().decide(snap, again, Decider.keys(again))
     assert {d.outcome for d in decisions} == {"redelivered_part"} and view.new_topups == []
+
+
+def test_a_batch_completing_several_long_mos_finds_every_missing_karte_in_one_pass() -> None:
+    # Found by tests/scaleout: with the parts of many long MOs spread over instances, one batch
+    # completed a dozen of them and missed their Kartes one retry at a time until it gave up.
+    def part(sender: str, text: str, sequence: int, reference: int) -> MoJob:
+        return mo_job(InboundMo(sender, "1643", text, NOW), part=PartOf(reference, 2, sequence))
+
+    parts = [part(SENDER, "V 29123456 ", 1, 7), part(OTHER, f"V {KARTE_2[3:]} ", 1, 8)]
+    parts += [part(SENDER, "5", 2, 7), part(OTHER, "4", 2, 8)]
+    keys = Decider.keys(parts)
+
+    def load() -> Snapshot:
+        snap = _snapshot(_directory(), keys)
+        snap.parts.update({(SENDER, "1643", 7, 2): {}, (OTHER, "1643", 8, 2): {}})
+        return snap
+
+    with pytest.raises(Miss):
+        decider().decide(load(), parts, keys)
+    assert {KARTE, KARTE_2} <= keys.numbers, "both Kartes added by the one pass"
+    _, _, decisions = decider().decide(load(), parts, keys)
+    assert [d.outcome for d in decisions] == ["part_stored", "part_stored", "topup_applied", "topup_applied"]

@@ -1,0 +1,1 @@
+"""The scale-out suite: several gateway instances on one PostgreSQL, proven from outside (issue 12)."""
