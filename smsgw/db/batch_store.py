@@ -198,7 +198,13 @@ class PostgresBatchStore:
                     return ""
 
             self._pool = await asyncpg.create_pool(
-                self._dsn, min_size=1, max_size=self._pool_size, connection_class=_Connection
+                self._dsn,
+                min_size=1,
+                max_size=self._pool_size,
+                connection_class=_Connection,
+                # The batch's statements are large and always the same: planned once per connection (and again
+                # after each ANALYZE), not at every execution — custom plans cost the server more than running them.
+                server_settings={"plan_cache_mode": "force_generic_plan"},
             )
         return self._pool
 
