@@ -257,3 +257,14 @@ def test_inject_several_mos_at_once(sim: RunningSim, esme: Esme) -> None:
     bad = [*batch, {"source": "", "destination": "1643", "text": "x"}]
     assert "source" in sim.api("POST", "/api/mo", bad, expect=400)["error"]
     assert esme.quiet(0.2) == []  # nothing of the refused batch was queued
+
+
+def test_smpp_connections_send_small_writes_at_once(sim: RunningSim, esme: Esme) -> None:
+    """Nagle's algorithm off on every accepted connection: a PDU written while an earlier one is
+    unacknowledged must not wait for the ESME's delayed ACK (40 ms on Linux, per exchange)."""
+    assert sim.sim is not None
+    transports = list(sim.sim.transports.values())
+    assert transports, "the bound ESME's connection"
+    for transport in transports:
+        sock = transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
