@@ -30,9 +30,9 @@ from smsgw.config import SmppConfig
 from smsgw.gateway.link import SmppLink
 from smsgw.gateway.transport import AiosmpplibTransport
 
-# As long as the gateway's Latvian replies (one UCS-2 part).
-REPLY = "Glābējīsziņa: LMT Karte 29000001 papildināta par 5,00 EUR. Summa būs Jūsu rēķinā."
-_PART = split_text(REPLY)[0]
+# Like the gateway's Latvian replies: one UCS-2 part (at most 70 characters) each.
+REPLY = "Glābējīsziņa: LMT Karte 29000001 papildināta par 5,00 EUR."
+[_PART] = split_text(REPLY)
 
 
 def _karte(text: bytes) -> str | None:

@@ -55,9 +55,10 @@ class Reassembler(Generic[P]):
     def expire(self, now: float) -> list[list[P]]:
         """The parts of messages incomplete for `timeout` seconds, each in order; forgotten."""
         expired: list[list[P]] = []
-        for slot, pending in list(self._pending.items()):
+        while self._pending:  # insertion order is age order: only the expired are looked at
+            slot, pending = next(iter(self._pending.items()))
             if pending.first_at + self.timeout > now:
-                break  # insertion order is age order
+                break
             del self._pending[slot]
             expired.append(pending.in_order())
         return expired
