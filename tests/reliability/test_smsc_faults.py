@@ -108,8 +108,10 @@ def test_links_dropped_repeatedly(gw: Stack, view: SimulatorView) -> None:
 def test_thirty_percent_of_submits_throttled(gw: Stack, view: SimulatorView) -> None:
     expected, rng = new_load(gw)
     rejected = counter(gw, "submits_rejected")
-    gw.fault("throttle", seconds=8.0, ratio=0.3, seed=7)
-    gw.fault("queue_full", seconds=8.0, ratio=0.05, seed=8)
+    # Bounded by a count of submits, not by seconds: a loaded machine sends them later, not fewer of them.
+    # Seeded: 16 of the first 40 submits are throttled, some of the rest answered queue-full.
+    gw.fault("throttle", count=40, ratio=0.3, seed=7)
+    gw.fault("queue_full", count=40, ratio=0.05, seed=8)
     feed_steadily(gw, POPULATION.burst(1, rng), expected, chunk=4, interval=0.15)
     assert_invariants(gw, view, expected)
     assert counter(gw, "submits_rejected") - rejected >= 10, "the throttling did not bite"
@@ -133,7 +135,8 @@ def test_responses_delayed_past_the_submit_timeout(gw: Stack, view: SimulatorVie
     delayed = [m for m in gw.mts(expected.mt_cursor)[0] if m["status"] == "delayed"]
     assert len(delayed) == 12, "the simulator did not delay the responses"
     assert duplicated_mts(view, expected.mt_cursor) >= 12  # resubmitted before the late response came
-    time.sleep(2.0)  # the late responses arrive: they change nothing
+    last_late = max(float(m["t"]) for m in delayed) + SUBMIT_TIMEOUT + 1.5  # when the last late response is due
+    time.sleep(max(0.0, last_late + 0.5 - time.time()))  # they arrive: they change nothing
     assert_invariants(gw, view, expected, settle=5.0)
 
 
