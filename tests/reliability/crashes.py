@@ -40,9 +40,8 @@ from typing import Any
 
 from tests.e2e.harness import Stack, wait_until
 
-from .chaos import SIMULATOR
 from .invariants import Sent, SimulatorView, read_db
-from .stalls import WriteLock, wait_gateway_read
+from .stalls import WriteLock, wait_gateway_read, wait_quiet
 
 __all__ = [
     "HARD_CASE_MODES",
@@ -50,7 +49,6 @@ __all__ = [
     "KillReport",
     "cut_link",
     "kill",
-    "smsc_has_room",
     "timed_out_and_sent_again",
 ]
 
@@ -89,6 +87,7 @@ def kill(
         time.sleep(rng.uniform(0.0, 1.5))
         stack.kill_gateway(signal.SIGKILL)
     elif mode == "uncommitted":
+        wait_quiet(stack)
         with WriteLock(stack.db_path):
             report.injected = _fed_and_read(stack, view, feed)
             stack.kill_gateway(signal.SIGKILL)
@@ -114,7 +113,7 @@ def _fed_and_read(stack: Stack, view: SimulatorView, feed: Callable[[], list[Sen
 
 def _cut(stack: Stack, view: SimulatorView, feed: Callable[[], list[Sent]], report: KillReport) -> None:
     """MOs committed after their link was cut: their deliver_sm_resp go nowhere."""
-    wait_until(lambda: smsc_has_room(stack), 10, "room in the SMSC's window")
+    wait_quiet(stack)
     lock = WriteLock(stack.db_path).acquire()
     try:
         report.injected = _fed_and_read(stack, view, feed)
@@ -129,7 +128,7 @@ def _frozen(
     stack: Stack, view: SimulatorView, feed: Callable[[], list[Sent]], report: KillReport, rng: random.Random
 ) -> None:
     """MOs read, then the gateway stopped past the SMSC's response timeout; it commits them when resumed."""
-    wait_until(lambda: smsc_has_room(stack), 10, "room in the SMSC's window")
+    wait_quiet(stack)
     gateway = stack.gateway
     assert gateway is not None
     lock = WriteLock(stack.db_path).acquire()
@@ -188,10 +187,3 @@ def _count(path: os.PathLike[str], needle: str) -> int:
             return log.read().count(needle)
     except FileNotFoundError:
         return 0
-
-
-def smsc_has_room(stack: Stack, room: int = 12) -> bool:
-    """Nothing queued at the simulator and ``room`` places free in its MO window."""
-    status = stack.status()
-    outstanding = sum(int(b.get("outstanding_delivers", 0)) for b in status["binds"])
-    return int(status["queued"]) == 0 and outstanding + room <= int(SIMULATOR["mo_window"])

@@ -27,7 +27,7 @@ from tests.e2e.harness import Stack
 
 from .invariants import Sent, SimulatorView
 
-__all__ = ["WriteLock", "unread_bytes", "wait_gateway_read"]
+__all__ = ["WriteLock", "unread_bytes", "wait_gateway_read", "wait_quiet"]
 
 
 class WriteLock:
@@ -92,6 +92,26 @@ def unread_bytes(smsc_port: int) -> int | None:
             found = True
             total += int(fields[4].split(":")[1], 16)  # tx_queue:rx_queue
     return total if found else None
+
+
+def wait_quiet(stack: Stack, timeout: float = 15.0) -> None:
+    """Wait until no deliver_sm (MO or receipt) is queued or unanswered at the simulator.
+
+    Taken before the write lock: receipts wait for a batch too, and those
+    already in flight would otherwise take the places of the MOs in the
+    simulator's window. While the lock is held no new submit goes out, so at
+    most the submits already in flight bring receipts.
+    """
+    deadline = time.monotonic() + timeout
+    status: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        status = stack.status()
+        binds = status["binds"]
+        assert isinstance(binds, list)
+        if int(str(status["queued"])) == 0 and all(int(b["outstanding_delivers"]) == 0 for b in binds):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the simulator did not become quiet within {timeout} s: {status}")
 
 
 def wait_gateway_read(stack: Stack, view: SimulatorView, mos: Sequence[Sent], timeout: float = 15.0) -> None:

@@ -30,7 +30,7 @@ from tests.e2e.harness import Stack
 from .chaos import SIMULATOR, SMPP, Population, feed_steadily, wait_clear_of_riga_midnight
 from .crashes import cut_link, timed_out_and_sent_again
 from .invariants import Expected, Sent, SimulatorView, check_invariants
-from .stalls import WriteLock, wait_gateway_read
+from .stalls import WriteLock, wait_gateway_read, wait_quiet
 
 TESTS = 7
 POPULATION = Population(bursts=TESTS)
@@ -88,6 +88,7 @@ def test_links_dropped_repeatedly(gw: Stack, view: SimulatorView) -> None:
 
     def hold_one_chunk(index: int) -> None:
         if index == 3:
+            wait_quiet(gw)
             lock.acquire()  # this chunk is surely in flight at the next drop
 
     def drop_every_other_chunk(index: int, chunk: list[Sent]) -> None:
@@ -152,6 +153,7 @@ def test_mos_redelivered_after_a_drop_while_in_flight(gw: Stack, view: Simulator
     def stop_commits(index: int) -> None:
         if index in (2, 6):
             gw.wait_until(gw.bound_ids, timeout=15, what="the gateway bound")
+            wait_quiet(gw)
             lock.acquire()  # this chunk's MOs will be read, not committed
 
     def drop_then_commit(index: int, chunk: list[Sent]) -> None:
@@ -178,6 +180,7 @@ def test_mos_redelivered_after_the_response_timeout(gw: Stack, view: SimulatorVi
 
     def stop_commits(index: int) -> None:
         if index == 3:
+            wait_quiet(gw)
             lock.acquire()
 
     def stall(index: int, chunk: list[Sent]) -> None:
