@@ -2,7 +2,7 @@
 
 The input's first octet picks the short code (1640, 1643 or another), the second
 how the rest becomes text (UTF-8 with replacement, UTF-16-BE as a UCS-2 MO
-arrives, Latin-1, or the gateway's own GSM 03.38 decoder), so that libFuzzer's
+arrives, Latin-1, or the shared codec's GSM 03.38 decoder), so that libFuzzer's
 byte mutations reach every script, the NFKC normalisation and the lexer's
 whitespace rules.
 
@@ -11,8 +11,7 @@ The contract ("only our own error"):
 - ``parse`` raises nothing but ``ParseError``; a ParseError to an unknown short
   code is ``UNKNOWN_SERVICE``, its ``token`` at most 20 characters;
 - a parsed command is one of the command dataclasses, equal to itself after a
-  pickle round trip (the gateway hands commands to its database process), with
-  every Karte number in the international form ``3712XXXXXXX`` and every amount
+  pickle round trip, with every Karte number in the international form ``3712XXXXXXX`` and every amount
   a non-negative Decimal with exactly two places;
 - ``normalize_msisdn`` and ``national`` agree: ``national`` raises nothing but
   ``ValueError``, and only where ``normalize_msisdn`` says None.
@@ -39,7 +38,7 @@ import atheris  # noqa: E402
 
 import grammar  # noqa: E402
 from grammar import ParseError, Problem, national, normalize_msisdn, parse  # noqa: E402
-from smsgw.sms import decode_gsm  # noqa: E402
+from smpp import decode_gsm7  # noqa: E402
 
 _SHORT_CODES = ("1643", "1640", "1643", "9999")
 _KARTE = re.compile(r"3712[0-9]{7}")
@@ -53,7 +52,7 @@ def _text(how: int, raw: bytes) -> str:
     if how == 2:
         return raw.decode("latin-1")
     if how == 3:
-        return decode_gsm(raw)
+        return decode_gsm7(raw)
     return raw.decode("utf-8", "replace")
 
 

@@ -1,19 +1,23 @@
-"""Atheris harness: the gateway's SMPP deliver_sm decoder and everything read from a decoded MO.
+"""Atheris harness: the gateway's ESME session on any byte stream from the SMSC, and all it reads from an MO.
 
-The input is a raw TCP byte stream from the SMSC. It is cut into PDUs the way the
-ESME's read loop does (``smsgw/gateway/esme.py``: a 16-octet header, then
-``command_length - 16`` octets; a length outside 16..70000 ends the stream, as it
-ends the connection) and every PDU's body is decoded as a deliver_sm.
+The input is a raw TCP byte stream from the SMSC, fed to a bound
+``smpp.EsmeSession`` (what ``smsgw/gateway/link.py`` runs per connection:
+framing, the PDU decoder, the session's rules) in two pieces cut where the
+first octet says.
 
 The contract ("only our own error"):
 
-- ``decode_deliver_sm`` raises nothing but ``PduError``;
-- on a decoded PDU, ``is_receipt``, ``payload``, ``concat``, ``text`` and
-  ``tlv_text`` of every TLV raise nothing and return what they promise;
-  ``parse_receipt`` raises nothing and gives a known state and a message id;
-  ``message_id_variants`` starts with the id itself and has no duplicates;
-- the grammar on the decoded text, for the PDU's own destination and both short
-  codes, raises nothing but ``ParseError`` (whose token is at most 20 characters).
+- ``EsmeSession.receive`` raises nothing, whatever the bytes; a deliver_sm that
+  does not decode is answered ESME_RX_P_APPN (``DeliverRejected``);
+- of each MO (``MoReceived``): ``user_data`` and ``tlv_text`` of every TLV raise
+  nothing; ``decode_text`` raises nothing but ``UndecodableText``; a
+  concatenated part has 1 ≤ sequence ≤ total;
+- of each receipt (``ReceiptReceived``): the parsed receipt has a known state
+  and a message id, whose ``message_id_variants`` start with the id itself and
+  have no duplicates;
+- the grammar on each MO's decoded text, for the MO's own destination and both
+  short codes, raises nothing but ``ParseError`` (whose token is at most 20
+  characters).
 
 Anything else is a crash: libFuzzer stops and saves the input under
 ``fuzz/artifacts/pdu_decoder/``. Run (see fuzz/README.md)::
@@ -34,51 +38,61 @@ use_repository()
 import atheris  # noqa: E402
 
 from grammar import ParseError, parse  # noqa: E402
-from smsgw.smpp import pdu as smpp  # noqa: E402
-from smsgw.sms import Concat  # noqa: E402
+from smpp import (  # noqa: E402
+    MESSAGE_STATES,
+    Command,
+    UndecodableText,
+    decode_text,
+    message_id_variants,
+    user_data,
+)
+from smpp.esme_events import MoReceived, ReceiptReceived  # noqa: E402
+from smpp.esme_session import EsmeConfig, EsmeSession  # noqa: E402
+from smpp.tlv import tlv_text  # noqa: E402
 
-_MAX_PDU = 70_000  # the ESME's limit (smsgw/gateway/esme.py: message_payload can carry 64 KiB)
-
-
-def _frames(data: bytes) -> list[tuple[smpp.Header, bytes]]:
-    frames = []
-    while len(data) >= 16:
-        header = smpp.parse_header(data[:16])
-        if not 16 <= header.length <= _MAX_PDU or header.length > len(data):
-            break
-        frames.append((header, data[16 : header.length]))
-        data = data[header.length :]
-    return frames
+_CONFIG = EsmeConfig(system_id="smsgw", max_pdu_size=70_000)  # the gateway's: message_payload can carry 64 KiB
 
 
 def check(data: bytes) -> None:
-    for header, body in _frames(data):
-        try:
-            pdu = smpp.decode_deliver_sm(header, body)
-        except smpp.PduError:
-            continue
-        assert isinstance(pdu.is_receipt, bool)
-        assert isinstance(pdu.payload, bytes)
-        concat = pdu.concat
-        assert concat is None or (isinstance(concat, Concat) and 1 <= concat.sequence <= concat.total)
-        text = pdu.text
-        assert isinstance(text, str)
-        for tag in pdu.tlvs:
-            assert isinstance(pdu.tlv_text(tag), str)
-        receipt = smpp.parse_receipt(pdu)
-        if receipt is not None:
-            assert receipt.state in smpp.RECEIPT_STATES and receipt.message_id
-            variants = smpp.message_id_variants(receipt.message_id)
+    if not data:
+        return
+    session = EsmeSession(_CONFIG, 0.0)
+    session.adopt_bind()
+    at = data[0] % len(data) if len(data) > 1 else 1
+    events = session.receive(data[1:at], 1.0) + session.receive(data[at:], 2.0)
+    session.data_to_send()
+    for event in events:
+        if isinstance(event, MoReceived):
+            _check_mo(event)
+        elif isinstance(event, ReceiptReceived) and event.receipt is not None:
+            receipt = event.receipt
+            assert receipt.state in MESSAGE_STATES and receipt.message_id, receipt
+            variants = message_id_variants(receipt.message_id)
             assert variants[0] == receipt.message_id and len(set(variants)) == len(variants)
-        for short_code in {pdu.destination_addr, "1640", "1643"}:
-            try:
-                parse(text, short_code)
-            except ParseError as error:
-                assert error.token is None or len(error.token) <= 20
+
+
+def _check_mo(event: MoReceived) -> None:
+    message = event.message
+    payload, concat = user_data(message)
+    assert isinstance(payload, bytes)
+    assert concat is None or 1 <= concat.sequence <= concat.total
+    for tag, _ in message.tlvs:
+        text_of_tag = tlv_text(message.tlvs, tag)
+        assert text_of_tag is None or isinstance(text_of_tag, str)
+    try:
+        text = decode_text(payload, message.data_coding)
+    except UndecodableText:
+        return
+    assert isinstance(text, str)
+    for short_code in {message.destination_addr, "1640", "1643"}:
+        try:
+            parse(text, short_code)
+        except ParseError as error:
+            assert error.token is None or len(error.token) <= 20
 
 
 def _pdu(body: bytes, sequence: int = 1) -> bytes:
-    return struct.pack(">IIII", 16 + len(body), smpp.DELIVER_SM, 0, sequence) + body
+    return struct.pack(">IIII", 16 + len(body), Command.DELIVER_SM, 0, sequence) + body
 
 
 def _deliver(source: bytes, dest: bytes, sm: bytes, *, dc: int = 0, esm: int = 0, tlvs: bytes = b"") -> bytes:
@@ -90,7 +104,7 @@ def _tlv(tag: int, value: bytes) -> bytes:
     return struct.pack(">HH", tag, len(value)) + value
 
 
-SEEDS = [
+_STREAMS = [
     _deliver(b"37120000001", b"1643", b"V 29000001 5"),
     _deliver(b"37120000001", b"1640", b"P"),
     _deliver(b"37120000002", b"1643", "M 29000001 4,13 €".encode("utf-16-be"), dc=8),
@@ -112,6 +126,7 @@ SEEDS = [
     _deliver(b"1643", b"37120000001", b"", esm=0x04, tlvs=_tlv(0x001E, b"6699\0") + _tlv(0x0427, b"\x02")),
     _deliver(b"LMT", b"1643", b"HELP", dc=0xF0) + _deliver(b"x" * 64, b"1643", b"?"),
 ]
+SEEDS = [bytes((cut,)) + stream for cut, stream in enumerate(_STREAMS)]  # the first octet: where to cut
 
 
 def main() -> None:

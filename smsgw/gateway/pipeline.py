@@ -80,8 +80,9 @@ class Pipeline:
                 if self.stopping:
                     return
                 self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._next_due(now))
+                try:  # not wait_for: on 3.11 it swallows a cancel that comes with a wake (the shutdown's)
+                    async with asyncio.timeout(self._next_due(now)):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
                 self._sender.pump(self._link.now(), self._wall())  # parts whose backoff ended

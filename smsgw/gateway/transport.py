@@ -206,8 +206,9 @@ class AiosmpplibTransport(ESME):  # type: ignore[misc]
             delay = self._owner.tick()
             if self._ended.is_set():
                 return
-            try:
-                await asyncio.wait_for(self._ended.wait(), delay)
+            try:  # not wait_for: on 3.11 it swallows a cancel that comes with a wake (shutdown could hang)
+                async with asyncio.timeout(delay):
+                    await self._ended.wait()
             except TimeoutError:
                 pass
 

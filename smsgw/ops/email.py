@@ -58,8 +58,9 @@ class EmailSender:
             except Exception:
                 log.exception("email_queue_failed")
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+            try:  # not wait_for: on 3.11 it swallows a cancel that comes with a wake (shutdown could hang)
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 

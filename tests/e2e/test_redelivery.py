@@ -21,6 +21,8 @@ import sqlite3
 import threading
 from typing import Any
 
+from tests.reliability.stalls import WriteLock, unread_bytes
+
 from .conftest import GatewayOnFake
 from .fake_smsc import DELIVER_SM_RESP, ENQUIRE_LINK_RESP, SUBMIT_SM_RESP, Pdu, gsm, udh8
 from .harness import Stack, db_query, numbered_subscribers, wait_until
@@ -159,35 +161,83 @@ def test_smsc_message_id_decides_redelivery(gateway_on_fake: GatewayOnFake) -> N
 
 
 def test_deliver_sm_resp_is_written_only_after_the_commit(gateway_on_fake: GatewayOnFake) -> None:
+    """Each response follows the commit that carried its MO, counted commit by commit.
+
+    The gateway logs, for every MO, the number of the commit that carried it
+    (``mo_processed`` ``commit=``). At the instant the SMSC reads each
+    deliver_sm_resp, its reader thread notes which MOs of the burst are
+    committed (visible to another connection). Then: the MO's own row and charge
+    were there; every batch is seen whole or not at all, and only after every
+    earlier batch (one transaction each, in order); the responses come in commit
+    order; and the burst did go through batches of several MOs.
+
+    The first half of the burst arrives while another connection holds the
+    SQLite write lock: the gateway reads it and waits, on its event loop, for
+    the lock; nothing it might write meanwhile may be a response.
+    """
     count = 50
     senders, kartes, rows = numbered_subscribers(count)
     texts = [f"V {k[3:]} 5" for k in kartes]
     by_sequence = {i + 1: (senders[i], texts[i]) for i in range(count)}
-    seen: dict[int, tuple[int, int, int]] = {}  # sequence -> (status, MO rows, charge rows) when the resp arrived
+    seen: dict[int, tuple[int, frozenset[str], int]] = {}  # sequence -> (status, senders committed, own charges)
+    arrival: list[int] = []  # sequences of the responses, in the order the SMSC read them
     holder: dict[str, Any] = {}
 
     def at_response(pdu: Pdu) -> None:
         con = holder.get("con")
         if pdu.command_id != DELIVER_SM_RESP or con is None:
             return
-        source, text = by_sequence[pdu.sequence]
-        mos = con.execute("SELECT count(*) FROM mo_messages WHERE source = ? AND text = ?", (source, text))
+        source, _ = by_sequence[pdu.sequence]
+        committed = frozenset(r[0] for r in con.execute("SELECT source FROM mo_messages"))
         found = con.execute("SELECT count(*) FROM charges WHERE sender = ?", (source,))
-        seen[pdu.sequence] = (pdu.status, mos.fetchone()[0], found.fetchone()[0])
+        seen[pdu.sequence] = (pdu.status, committed, found.fetchone()[0])
+        arrival.append(pdu.sequence)
 
     stack, fake = gateway_on_fake(subscribers=rows, on_pdu=at_response)
     holder["con"] = sqlite3.connect(stack.db_path, timeout=10, check_same_thread=False)
     try:
         session = fake.session
-        for sequence, (source, text) in by_sequence.items():  # a burst, written back to back
+        with WriteLock(stack.db_path):
+            for sequence in range(1, count // 2 + 1):
+                source, text = by_sequence[sequence]
+                fake.deliver(source, "1643", gsm(text), session=session, sequence=sequence)
+            wait_until(lambda: unread_bytes(stack.smpp_port) == 0, 10, "the gateway read the first half")
+            threading.Event().wait(0.3)  # what it would write while it waits for the lock is read by now
+            assert seen == {}, "a deliver_sm_resp while its batch waited for the lock"
+        for sequence in range(count // 2 + 1, count + 1):  # the second half, written back to back
+            source, text = by_sequence[sequence]
             fake.deliver(source, "1643", gsm(text), session=session, sequence=sequence)
         fake.wait_for(lambda: len(seen) == count, 30, f"{count} deliver_sm_resp")
     finally:
         holder.pop("con").close()
     assert fake.errors == []
-    late = {seq: got for seq, got in seen.items() if got != (0, 1, 1)}
+    late = {
+        seq: (status, by_sequence[seq][0] in committed, charges)
+        for seq, (status, committed, charges) in seen.items()
+        if (status, by_sequence[seq][0] in committed, charges) != (0, True, 1)
+    }
     assert late == {}, f"deliver_sm_resp before its MO and charge were committed: {late}"
     assert len(charges(stack)) == count
+
+    # The commit that carried each MO, from the gateway's log (mo_id) and the database (mo_id -> sender).
+    wait_until(lambda: len(stack.events("mo_processed")) >= count, 10, "every MO logged")
+    commit_of_id = {e["mo_id"]: int(e["commit"]) for e in stack.events("mo_processed")}
+    sender_of_id = dict(db_query(stack.db_path, "SELECT id, source FROM mo_messages"))
+    commit_of = {sender_of_id[mo_id]: commit for mo_id, commit in commit_of_id.items()}
+    batches: dict[int, set[str]] = {}
+    for sender, commit in commit_of.items():
+        batches.setdefault(commit, set()).add(sender)
+    for sequence in arrival:
+        own = commit_of[by_sequence[sequence][0]]
+        committed = seen[sequence][1]
+        for commit, batch in batches.items():
+            if commit <= own:  # its own batch, and every earlier one, committed whole
+                assert batch <= committed, f"response {sequence} (commit {own}) before commit {commit}"
+            else:  # a later batch: all of it or none of it
+                assert batch <= committed or not batch & committed, f"commit {commit} seen in part"
+    order = [commit_of[by_sequence[sequence][0]] for sequence in arrival]
+    assert order == sorted(order), f"responses out of commit order: {order}"
+    assert len(batches) < count, "every MO had a commit of its own: the burst was never batched"
 
 
 def test_each_part_of_a_long_mo_is_acknowledged_only_after_it_is_stored(gateway_on_fake: GatewayOnFake) -> None:

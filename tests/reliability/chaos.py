@@ -1,33 +1,18 @@
-"""Loads whose outcome is known in advance, and ways to crash the gateway, for the reliability suite.
+"""Loads whose outcome is known in advance, for the reliability suite (the crashes are in ``crashes.py``).
 
-**Load.** Each burst uses senders never used before (so its caps start from
-zero) and a small pool of Kartes. A *plain* sender sends two one-off top-ups
-with distinct texts (both are applied); a *pressure* sender sends four of 7 €
-to four Kartes at once (whatever the order, exactly three fit under the daily
-cap of 21.34 €: the fourth is refused). Every (sender, text) is unique, so an
-MO at the SMSC and its row in the database match exactly.
-
-**Crashes.** ``kill`` modes, each a way a real process dies:
-
-- ``sigkill``: SIGKILL of the gateway at a random moment of the burst;
-- ``frozen``: SIGSTOP, a pause in which the database worker process commits
-  what it was given, then SIGKILL: MOs committed whose deliver_sm_resp was
-  never written (the hard case, counted);
-- ``cut``: SIGSTOP, the link dropped at the SMSC, SIGCONT (the gateway sees
-  the loss, rebinds and receives redeliveries of MOs it committed), then
-  SIGKILL a moment later;
-- ``all``: SIGKILL of the gateway and its database worker together (a power
-  cut: the worker's open transaction is lost);
-- ``worker``: SIGKILL of the database worker alone (the gateway lives on);
-- ``startup``: SIGKILL, restart, SIGKILL again while it starts, restart.
+Each burst uses senders never used before (so its caps start from zero) and a
+small pool of Kartes. A *plain* sender sends two one-off top-ups with distinct
+texts (both are applied); a *pressure* sender sends four of 7 € to four Kartes
+at once (whatever the order, exactly three fit under the daily cap of
+21.34 €: the fourth is refused). Every (sender, text) is unique, so an MO at
+the SMSC and its row in the database match exactly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import random
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -36,25 +21,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import Stack, wait_until
+from tests.e2e.harness import Stack
 
-from .invariants import RIGA, Expected, Sent, SimulatorView, read_db
+from .invariants import RIGA, Expected, Sent
 
 __all__ = [
-    "KILL_MODES",
     "SIMULATOR",
     "SMPP",
     "Burst",
     "Population",
     "add_database_keys",
     "feed_steadily",
+    "gateway_alive",
     "gateway_rss_kib",
     "inject",
-    "kill",
-    "process_children",
     "redeliveries_seen",
-    "resume",
-    "stop_worker",
     "wait_clear_of_riga_midnight",
 ]
 
@@ -71,7 +52,6 @@ def add_database_keys(stack: Stack, keys: dict[str, Any]) -> None:
     stack.config.write_text(text.replace(line, line + added, 1), encoding="utf-8")
 
 
-KILL_MODES = ("sigkill", "frozen", "cut", "all", "worker", "startup")
 KARTES = 8
 PRESSURE_AMOUNT = 7  # four of them: exactly three fit under the daily cap
 
@@ -160,23 +140,34 @@ def wait_clear_of_riga_midnight(margin: float = 90.0) -> None:
         time.sleep(left + 1.0)
 
 
-# --- processes ----------------------------------------------------------------------------
+def feed_steadily(
+    stack: Stack,
+    burst: Burst,
+    expected: Expected,
+    *,
+    chunk: int = 4,
+    interval: float = 0.1,
+    between: Callable[[int, list[Sent]], None] | None = None,
+    before: Callable[[int], None] | None = None,
+) -> list[Sent]:
+    """Inject ``burst`` in chunks every ``interval`` s.
+
+    ``before(chunk index)`` is called before each chunk, ``between(chunk index, its MOs)`` after it.
+    """
+    sent: list[Sent] = []
+    for index, start in enumerate(range(0, len(burst.messages), chunk)):
+        if before is not None:
+            before(index)
+        injected = inject(stack, Burst(burst.messages[start : start + chunk]), expected)
+        sent += injected
+        if between is not None:
+            between(index, injected)
+        time.sleep(interval)
+    expected.topups.update(burst.topups)
+    return sent
 
 
-def process_children(pid: int) -> list[int]:
-    """Pids whose parent is ``pid`` (the gateway's database worker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
+# --- the gateway's process and log -------------------------------------------------------
 
 
 def gateway_rss_kib(stack: Stack) -> int:
@@ -193,177 +184,44 @@ def gateway_rss_kib(stack: Stack) -> int:
     return 0
 
 
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def committed_unacknowledged(stack: Stack, view: SimulatorView, mos: list[Sent]) -> int:
-    """MOs of ``mos`` recorded in the database that the SMSC does not hold as acknowledged."""
-    recorded = set(read_db(stack.db_path, "SELECT source, text FROM mo_messages"))
-    states = view.mo_states([m for m in mos if (m.source, m.text) in recorded])
-    return sum(1 for state in states.values() if state != "delivered")
-
-
-def redeliveries_seen(stack: Stack) -> int:
-    """MOs the gateway answered from the record as the SMSC's redelivery (its ``mo_processed`` lines)."""
-    return sum(1 for e in stack.log_events() if e.get("event") == "mo_processed" and e.get("redelivery"))
-
-
-def _link_lost_count(stack: Stack) -> int:
-    return stack.log_text().count('"smpp_link_lost"')
-
-
-@dataclass
-class KillReport:
-    mode: str
-    hard_cases: int = 0  # committed but not acknowledged when the gateway died
-    injected: list[Sent] = field(default_factory=list)  # what ``feed`` injected during the crash
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-def _commit_unanswered(stack: Stack, view: SimulatorView, feed: Callable[[], list[Sent]], report: KillReport) -> None:
-    """Leave the gateway SIGSTOPped with MOs committed whose deliver_sm_resp it never wrote.
-
-    The database worker is stopped first; ``feed`` injects MOs, the gateway reads
-    them and hands them to the stopped worker; then the gateway is stopped and
-    the worker let go: it commits them, and their results wait, unread, for a
-    gateway that will never answer the SMSC.
-    """
-    gateway = stack.gateway
-    assert gateway is not None
-    # The SMSC must have room in its window for the new MOs: not full of older ones
-    # (redeliveries after the last crash, receipts) that wait for the stopped worker too.
-    wait_until(lambda: _smsc_has_room(stack), 10, "room in the SMSC's window")
-    workers = process_children(gateway.pid)
-    for pid in workers:
-        _signal(pid, signal.SIGSTOP)
-    try:
-        report.injected = feed()
-        wait_until(
-            lambda: all(s != "queued" for s in view.mo_states(report.injected).values()),
-            5,
-            "the SMSC wrote the MOs to the gateway",
-        )
-        time.sleep(0.1)  # the gateway reads them and writes their units to the worker
-        gateway.send_signal(signal.SIGSTOP)
-    finally:
-        for pid in workers:
-            _signal(pid, signal.SIGCONT)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        recorded = set(read_db(stack.db_path, "SELECT source, text FROM mo_messages"))
-        if all((m.source, m.text) in recorded for m in report.injected):
-            break
-        time.sleep(0.05)
-    report.hard_cases = committed_unacknowledged(stack, view, report.injected)
-    report.notes["workers"] = len(workers)
-
-
-def kill(
-    stack: Stack,
-    mode: str,
-    rng: random.Random,
-    view: SimulatorView,
-    feed: Callable[[], list[Sent]],
-) -> KillReport:
-    """Crash the gateway (or its worker) the way ``mode`` says; the gateway is NOT restarted.
-
-    ``feed()`` injects the next MOs of the load (``frozen`` and ``cut`` call it
-    themselves, to have MOs in flight at the right moment); after every mode but
-    ``worker`` the gateway is dead.
-    """
-    gateway = stack.gateway
-    assert gateway is not None and gateway.poll() is None, "the gateway is not running"
-    report = KillReport(mode)
-    if mode == "sigkill":
-        stack.kill_gateway(signal.SIGKILL)
-    elif mode == "frozen":
-        _commit_unanswered(stack, view, feed, report)
-        stack.kill_gateway(signal.SIGKILL)
-    elif mode == "cut":
-        lost = _link_lost_count(stack)
-        try:
-            _commit_unanswered(stack, view, feed, report)
-            stack.post("/api/drop", {"all": True})
-        finally:
-            gateway.send_signal(signal.SIGCONT)
-        wait_until(lambda: _link_lost_count(stack) > lost, 10, "the gateway saw its link cut")
-        time.sleep(rng.uniform(0.3, 1.5))  # it rebinds; the MOs it committed come back as redeliveries
-        stack.kill_gateway(signal.SIGKILL)
-    elif mode == "all":
-        workers = process_children(gateway.pid)
-        gateway.send_signal(signal.SIGSTOP)  # nothing new reaches the worker meanwhile
-        for pid in workers:
-            _signal(pid, signal.SIGKILL)
-        stack.kill_gateway(signal.SIGKILL)
-        report.notes["workers"] = len(workers)
-    elif mode == "worker":
-        workers = process_children(gateway.pid)
-        for pid in workers:
-            _signal(pid, signal.SIGKILL)
-        report.notes["workers"] = len(workers)
-    elif mode == "startup":
-        stack.kill_gateway(signal.SIGKILL)
-        stack.start_gateway(wait_bound=False)
-        time.sleep(rng.uniform(0.05, 1.5))
-        again = stack.gateway
-        assert again is not None
-        for pid in process_children(again.pid):
-            _signal(pid, signal.SIGKILL)
-        stack.kill_gateway(signal.SIGKILL)
-    else:
-        raise ValueError(f"unknown kill mode {mode!r}")
-    return report
-
-
-def _smsc_has_room(stack: Stack, room: int = 12) -> bool:
-    status = stack.status()
-    outstanding = sum(int(b.get("outstanding_delivers", 0)) for b in status["binds"])
-    return int(status["queued"]) == 0 and outstanding + room <= int(SIMULATOR["mo_window"])
-
-
 def gateway_alive(stack: Stack) -> bool:
     proc: subprocess.Popen[bytes] | None = stack.gateway
     return proc is not None and proc.poll() is None
 
 
-def feed_steadily(
-    stack: Stack,
-    burst: Burst,
-    expected: Expected,
-    *,
-    chunk: int = 4,
-    interval: float = 0.1,
-    between: Callable[[int], None] | None = None,
-    before: Callable[[int], None] | None = None,
-) -> list[Sent]:
-    """Inject ``burst`` in chunks every ``interval`` s, calling ``before``/``between(chunk index)`` around each."""
-    sent: list[Sent] = []
-    for index, start in enumerate(range(0, len(burst.messages), chunk)):
-        if before is not None:
-            before(index)
-        sent += inject(stack, Burst(burst.messages[start : start + chunk]), expected)
-        if between is not None:
-            between(index)
-        time.sleep(interval)
-    expected.topups.update(burst.topups)
-    return sent
+_REDELIVERIES_IN_ENDED_LOGS: dict[Path, int] = {}
 
 
-def stop_worker(stack: Stack) -> list[int]:
-    """SIGSTOP the gateway's database worker process(es): MOs stay uncommitted, in flight."""
-    gateway = stack.gateway
-    assert gateway is not None
-    workers = process_children(gateway.pid)
-    assert workers, "the gateway has no database worker process"
-    for pid in workers:
-        _signal(pid, signal.SIGSTOP)
-    return workers
+def redeliveries_seen(stack: Stack) -> int:
+    """MOs the gateway answered from the record as the SMSC's redelivery (``mo_processed`` with ``redelivery``).
+
+    The log of a gateway process that ended is counted once and remembered: a
+    run of 1,000 crash cycles asks after every cycle.
+    """
+    total = 0
+    logs = stack.gateway_logs
+    for index, path in enumerate(logs):
+        ended = index < len(logs) - 1 or not gateway_alive(stack)
+        if ended and path in _REDELIVERIES_IN_ENDED_LOGS:
+            total += _REDELIVERIES_IN_ENDED_LOGS[path]
+            continue
+        count = _redelivery_lines(path)
+        if ended:
+            _REDELIVERIES_IN_ENDED_LOGS[path] = count
+        total += count
+    return total
 
 
-def resume(pids: list[int]) -> None:
-    for pid in pids:
-        _signal(pid, signal.SIGCONT)
+def _redelivery_lines(path: Path) -> int:
+    count = 0
+    try:
+        with open(path, encoding="utf-8", errors="replace") as log:
+            for line in log:
+                if '"mo_processed"' not in line:
+                    continue
+                with contextlib.suppress(ValueError):
+                    event = json.loads(line)
+                    count += 1 if event.get("event") == "mo_processed" and event.get("redelivery") else 0
+    except FileNotFoundError:
+        pass
+    return count

@@ -39,7 +39,8 @@ class RedeliveringSmsc:
         self._by_copy: dict[tuple[int, int], _Mo] = {}
         self._lock = threading.Lock()
         self._sequences: dict[int, int] = {}  # session -> last sequence number used
-        self.redeliveries = 0
+        self.redeliveries = 0  # copies sent again (after the response timeout or a lost connection)
+        self.timeouts = 0  # of which: sent again on the same connection, the response timeout having passed
 
     def mo_for(self, session: int, sequence: int) -> Sent | None:
         """The MO a deliver_sm (session, sequence) carried."""
@@ -90,8 +91,10 @@ class RedeliveringSmsc:
         for mo in waiting:
             session, _, when = mo.copies[-1] if mo.copies else (0, 0, 0.0)
             if session != current or now - when > self.timeout:
+                timed_out = bool(mo.copies) and session == current
                 if current and self._send_copy(mo):
                     self.redeliveries += 1 if mo.copies[:-1] else 0
+                    self.timeouts += 1 if timed_out else 0
         return len(waiting)
 
     def run_until_acked(self, timeout: float) -> None:

@@ -8,6 +8,11 @@ invariant (``invariants.check_invariants``), including that every reply the
 gateway holds as accepted reached the SMSC and none ended failed or expired.
 Replies may arrive twice (a submit resubmitted after its response was lost or
 late — documented); effects may not.
+
+Where a test needs MOs in flight at a precise moment (a drop, the SMSC's
+response timeout), it holds the gateway's commits with the SQLite write lock
+(``stalls.WriteLock``) and waits for the gateway to have read them, instead of
+hoping a pause lands between a read and a commit.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import pytest
 
 from tests.e2e.harness import Stack
 
-from .chaos import SIMULATOR, SMPP, Population, feed_steadily, resume, stop_worker, wait_clear_of_riga_midnight
-from .invariants import Expected, SimulatorView, check_invariants
+from .chaos import SIMULATOR, SMPP, Population, feed_steadily, wait_clear_of_riga_midnight
+from .crashes import cut_link, timed_out_and_sent_again
+from .invariants import Expected, Sent, SimulatorView, check_invariants
+from .stalls import WriteLock, wait_gateway_read, wait_quiet
 
 TESTS = 7
 POPULATION = Population(bursts=TESTS)
@@ -77,12 +84,23 @@ def test_links_dropped_repeatedly(gw: Stack, view: SimulatorView) -> None:
     expected, rng = new_load(gw)
     drops, redeliveries = counter(gw, "drops"), counter(gw, "redeliveries")
     burst = POPULATION.burst(0, rng)
+    lock = WriteLock(gw.db_path)
 
-    def drop_every_other_chunk(index: int) -> None:
+    def hold_one_chunk(index: int) -> None:
+        if index == 3:
+            wait_quiet(gw)
+            lock.acquire()  # this chunk is surely in flight at the next drop
+
+    def drop_every_other_chunk(index: int, chunk: list[Sent]) -> None:
         if index % 2 == 1:
-            drop_when_bound(gw)
+            try:
+                if lock.held:
+                    wait_gateway_read(gw, view, chunk)
+                drop_when_bound(gw)
+            finally:
+                lock.release()
 
-    feed_steadily(gw, burst, expected, chunk=4, interval=0.25, between=drop_every_other_chunk)
+    feed_steadily(gw, burst, expected, chunk=4, interval=0.25, before=hold_one_chunk, between=drop_every_other_chunk)
     assert counter(gw, "drops") - drops >= 4, "the links were not dropped"
     assert_invariants(gw, view, expected)
     assert counter(gw, "redeliveries") > redeliveries, "no MO was in flight at a drop"
@@ -91,8 +109,10 @@ def test_links_dropped_repeatedly(gw: Stack, view: SimulatorView) -> None:
 def test_thirty_percent_of_submits_throttled(gw: Stack, view: SimulatorView) -> None:
     expected, rng = new_load(gw)
     rejected = counter(gw, "submits_rejected")
-    gw.fault("throttle", seconds=8.0, ratio=0.3, seed=7)
-    gw.fault("queue_full", seconds=8.0, ratio=0.05, seed=8)
+    # Bounded by a count of submits, not by seconds: a loaded machine sends them later, not fewer of them.
+    # Seeded: 16 of the first 40 submits are throttled, some of the rest answered queue-full.
+    gw.fault("throttle", count=40, ratio=0.3, seed=7)
+    gw.fault("queue_full", count=40, ratio=0.05, seed=8)
     feed_steadily(gw, POPULATION.burst(1, rng), expected, chunk=4, interval=0.15)
     assert_invariants(gw, view, expected)
     assert counter(gw, "submits_rejected") - rejected >= 10, "the throttling did not bite"
@@ -116,7 +136,8 @@ def test_responses_delayed_past_the_submit_timeout(gw: Stack, view: SimulatorVie
     delayed = [m for m in gw.mts(expected.mt_cursor)[0] if m["status"] == "delayed"]
     assert len(delayed) == 12, "the simulator did not delay the responses"
     assert duplicated_mts(view, expected.mt_cursor) >= 12  # resubmitted before the late response came
-    time.sleep(2.0)  # the late responses arrive: they change nothing
+    last_late = max(float(m["t"]) for m in delayed) + SUBMIT_TIMEOUT + 1.5  # when the last late response is due
+    time.sleep(max(0.0, last_late + 0.5 - time.time()))  # they arrive: they change nothing
     assert_invariants(gw, view, expected, settle=5.0)
 
 
@@ -127,20 +148,21 @@ def test_mos_redelivered_after_a_drop_while_in_flight(gw: Stack, view: Simulator
     logged = redelivery_lines(gw)
     burst = POPULATION.burst(4, rng)
 
-    stopped: list[int] = []
+    lock = WriteLock(gw.db_path)
 
     def stop_commits(index: int) -> None:
         if index in (2, 6):
-            stopped[:] = stop_worker(gw)  # this chunk's MOs will be read, not committed
+            gw.wait_until(gw.bound_ids, timeout=15, what="the gateway bound")
+            wait_quiet(gw)
+            lock.acquire()  # this chunk's MOs will be read, not committed
 
-    def drop_then_commit(index: int) -> None:
-        if stopped:
+    def drop_then_commit(index: int, chunk: list[Sent]) -> None:
+        if lock.held:
             try:
-                time.sleep(0.3)
-                drop_when_bound(gw)
+                wait_gateway_read(gw, view, chunk)
+                cut_link(gw)
             finally:
-                resume(stopped)  # now they commit; their deliver_sm_resp has no link to go to
-                stopped.clear()
+                lock.release()  # now they commit; their deliver_sm_resp has no link to go to
 
     feed_steadily(gw, burst, expected, chunk=4, interval=0.1, before=stop_commits, between=drop_then_commit)
     assert_invariants(gw, view, expected)
@@ -154,19 +176,19 @@ def test_mos_redelivered_after_the_response_timeout(gw: Stack, view: SimulatorVi
     timeouts = counter(gw, "deliver_timeouts")
     logged = redelivery_lines(gw)
 
-    stopped: list[int] = []
+    lock = WriteLock(gw.db_path)
 
     def stop_commits(index: int) -> None:
         if index == 3:
-            stopped[:] = stop_worker(gw)
+            wait_quiet(gw)
+            lock.acquire()
 
-    def stall(index: int) -> None:
-        if stopped:
-            try:
-                time.sleep(3.0 + 1.0)  # past mo_redelivery_timeout (3 s): the simulator sends them again
+    def stall(index: int, chunk: list[Sent]) -> None:
+        if lock.held:
+            try:  # past mo_redelivery_timeout (3 s): the simulator sends them again while they wait
+                timed_out_and_sent_again(view, chunk)
             finally:
-                resume(stopped)
-                stopped.clear()
+                lock.release()
 
     feed_steadily(gw, POPULATION.burst(5, rng), expected, chunk=4, interval=0.1, before=stop_commits, between=stall)
     assert_invariants(gw, view, expected)
@@ -181,7 +203,7 @@ def test_every_fault_at_once(gw: Stack, view: SimulatorView) -> None:
     gw.fault("delay", count=5, delay=SUBMIT_TIMEOUT + 1.0)
     gw.fault("receipt_first", count=10)
 
-    def drop_sometimes(index: int) -> None:
+    def drop_sometimes(index: int, chunk: list[Sent]) -> None:
         if index in (3, 7):
             drop_when_bound(gw)
 
