@@ -34,7 +34,7 @@ def run_gateway(config: Config, *, before_serving: str | None = None, demo: bool
     if not demo:  # the demo's key sits beside its config and database on purpose
         _warn_about_key_placement(config)
 
-    async def main() -> None:
+    async def main() -> bool:
         app = await build(config, live=True, require_key=True)
         use_log_key(config)
         try:
@@ -46,10 +46,12 @@ def run_gateway(config: Config, *, before_serving: str | None = None, demo: bool
             if before_serving:
                 click.echo(before_serving, err=True)
             await gateway.serve(stop)
+            return gateway.failed
         finally:
             await app.close()
 
-    asyncio.run(main())
+    if asyncio.run(main()):
+        raise SystemExit(1)
 
 
 def _warn_about_key_placement(config: Config) -> None:

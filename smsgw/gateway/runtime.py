@@ -131,13 +131,14 @@ class Gateway:
             self.inbound,
             self.sender,
             self.confirmations,
-            on_batch=lambda batch, result, seconds: self.observer.batch(len(batch.mos)),
+            on_batch=lambda batch, result, seconds: self.observer("batch", len(batch.mos)),
         )
         self.transport = AiosmpplibTransport(
             smpp, self.link, self.link.sequences, log_handler=log_handler, on_bind_refused=self._bind_refused
         )
         self.scheduler = Scheduler(app.service, runner=app.runner, interval=scheduler_interval)
         self._stopping = False
+        self.failed = False  # a task died: the process exits non-zero
         self._tasks: list[asyncio.Task[None]] = []
         self.binds = 0
 
@@ -265,8 +266,28 @@ class Gateway:
         ]
         if self.email is not None:
             self._tasks.append(asyncio.create_task(self.email.run(), name="email"))
+        for task in self._tasks:
+            task.add_done_callback(lambda task: self._task_ended(task, stop))
         await stop.wait()
         await self.shutdown()
+
+    def _task_ended(self, task: asyncio.Task[Any], stop: asyncio.Event) -> None:
+        """A task that ends on its own is a bug: say so and stop, so that the service manager restarts us.
+
+        Nothing is lost: what was not committed was not acknowledged, and the SMSC delivers it again.
+        """
+        if self._stopping or task.cancelled():
+            return
+        error = task.exception()
+        log.critical(
+            "task_died",
+            task=task.get_name(),
+            error=repr(error) if error is not None else "returned",
+            action="stopping (exit 1): the service manager restarts the gateway",
+            exc_info=error,
+        )
+        self.failed = True
+        stop.set()
 
     async def _supervise(self) -> None:
         delay = 1.0

@@ -25,7 +25,7 @@ class Observer:
     ``("mo_part", count)`` per part of a long MO stored; ``("replies_expired",
     count)`` for replies the outbox expired unsent (at claim); ``("reply_accepted",
     ClaimedReply)``; ``("bound", binds)``, ``("bind_refused", status name)``,
-    ``("link_lost", None)``, ``("unbound", by)``.
+    ``("link_lost", None)``, ``("unbound", by)``, ``("batch", MOs)`` per batch committed.
     """
 
     def __init__(self, metrics: Metrics, *, max_tracked: int = 100_000) -> None:
@@ -74,12 +74,10 @@ class Observer:
             m.takeovers.inc(value.replies)
             if value.silent_for is not None:
                 m.takeover_seconds.observe(value.silent_for)
+        elif event == "batch":  # committed, with this many MOs
+            m.batches.inc()
         elif event == "maybe_duplicate":
             m.maybe_duplicates.inc()
-
-    def batch(self, mos: int) -> None:
-        """A batch committed."""
-        self.metrics.batches.inc()
 
     def _delta(self, key: str, total: int) -> int:
         before = self._seen.get(key, 0)

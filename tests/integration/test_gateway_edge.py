@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from structlog.testing import capture_logs
 
 from smpp.bodies import Bind, Pdu, ShortMessage
 from smpp.constants import Command, EsmClass, Status
@@ -26,7 +28,7 @@ from smpp.smsc_config import SmscConfig
 from smpp.smsc_events import DeliverAnswered, SmscEvent, SubmitReceived
 from smpp.smsc_session import SmscSession
 from smsgw.bootstrap import App, build
-from smsgw.config import Config, DatabaseConfig, OutboxConfig, SecurityConfig, SmppConfig
+from smsgw.config import Config, DatabaseConfig, HttpConfig, OutboxConfig, SecurityConfig, SmppConfig
 from smsgw.gateway.runtime import Gateway
 from smsgw.subscriber_import import import_subscribers
 
@@ -227,3 +229,39 @@ async def test_an_mo_whose_batch_fails_is_left_with_the_smsc_and_taken_when_it_c
         await _until(lambda: len(smsc.of(DeliverAnswered)) == 2)
         assert smsc.of(DeliverAnswered)[1].status == Status.ESME_ROK
         assert smsc.early == []
+
+
+async def test_a_task_that_dies_stops_the_gateway_loudly_instead_of_leaving_it_deaf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the pipeline ended on its own, the gateway would stay bound and never answer an MO again:
+    it must say so and stop with a failure, so that the service manager restarts it."""
+    with socket.socket() as probe:  # a port nothing listens on: the transport keeps retrying meanwhile
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = Config(
+        smpp=SmppConfig(system_id="smsgw", password="pw", port=port),
+        database=DatabaseConfig(url=f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"),
+        security=SecurityConfig(secret_key=Fernet.generate_key().decode()),
+        http=HttpConfig(port=0),
+        path=tmp_path / "config.toml",
+    )
+    app = await build(config, live=True, require_key=True)
+    gateway = Gateway(app)
+
+    async def broken() -> None:
+        await asyncio.sleep(0.05)
+        raise RuntimeError("a bug in the pipeline")
+
+    monkeypatch.setattr(gateway.pipeline, "run", broken)
+    stop = asyncio.Event()
+    try:
+        with capture_logs() as logs:
+            async with asyncio.timeout(10):
+                await gateway.serve(stop)
+    finally:
+        await app.close()
+    assert gateway.failed and stop.is_set()
+    [died] = [e for e in logs if e["event"] == "task_died"]
+    assert died["task"] == "pipeline" and "a bug in the pipeline" in died["error"]
+    assert died["log_level"] == "critical"
