@@ -42,12 +42,11 @@ def configure_logging(fmt: str = "auto", level: str = "info", *, stream: TextIO 
     out = stream if stream is not None else sys.stderr
     tty = _isatty(out)
     json_lines = fmt == "json" or (fmt == "auto" and not tty)
-    chain: list[Processor] = [
+    chain: list[Processor] = [  # the simulator never logs a stack: no StackInfoRenderer
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
-        structlog.processors.StackInfoRenderer(),
     ]
     if json_lines:
         chain.append(structlog.processors.format_exc_info)

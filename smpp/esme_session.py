@@ -6,33 +6,26 @@ socket or a clock, and whatever the SMSC sends, nothing raises out of `receive`.
 Which request is admitted in which state is a table (`esme_states`); the bind
 states are the ones both sides share (`states`).
 
-What the session keeps for its owner:
-
-- sequence numbers (one counter, `Sequences`, which a transport may share for
-  the requests it writes itself, such as the bind);
-- the window of submits in flight, each with its deadline (`SubmitAnswered`,
-  `SubmitTimedOut`), and refs handed back when the link is lost;
-- the deliver_sm it owes a response (`respond` writes one only for a deliver_sm
-  of this connection, once);
-- which of those responses the SMSC has read: it reads our stream in order, so
-  once it answers a request written after a deliver_sm_resp, it has read that
-  response (`ResponsesRead`). When nothing else is written for `probe_after`
-  seconds, an enquire_link is sent to learn it;
-- enquire_link when the link is idle (unless the transport keeps it alive), and
-  the answers a misbehaving SMSC gets (SMPP 3.4 §4.3): generic_nack
-  ESME_RINVCMDID for an unknown command, ESME_RINVCMDLEN and close for an
-  impossible command_length, ESME_RX_P_APPN for a deliver_sm that does not decode.
+What the session keeps for its owner: sequence numbers (`Sequences`, which a
+transport may share for the bind it writes itself); the submits in flight with
+their deadlines (`submit_window`; their refs come back when the link is lost);
+the deliver_sm it owes a response (`respond` answers only those of this
+connection, once); which responses the SMSC has read (`esme_reads`: an
+enquire_link after `probe_after` seconds when nothing else can tell); enquire_link
+when the link is idle (unless the transport keeps it alive); and the answers a
+misbehaving SMSC gets (SMPP 3.4 §4.3): generic_nack ESME_RINVCMDID for an unknown
+command, ESME_RINVCMDLEN and close for an impossible command_length,
+ESME_RX_P_APPN for a deliver_sm that does not decode.
 """
 
 from __future__ import annotations
 
 import struct
-from collections import deque
-from dataclasses import dataclass
 
 from .bodies import Bind, BindResp, MessageIdResp, Pdu, ShortMessage
 from .constants import RESPONSE_BIT, Command, Status
 from .errors import FramingError, PduError
+from .esme_config import EsmeConfig
 from .esme_events import (
     BindRefused,
     Bound,
@@ -46,52 +39,18 @@ from .esme_events import (
     SubmitTimedOut,
     Unbound,
 )
-from .esme_states import ESME_ADMISSION, ESME_RESPONSES, NO_RESPONSE, PINGS_IN
+from .esme_reads import ReadTracker
+from .esme_states import BIND_RESPONSES, ESME_ADMISSION, ESME_RESPONSES, NO_RESPONSE, PINGS_IN, REQUEST_NAMES
 from .framing import Framer
 from .pdu import decode, encode
 from .receipts import is_receipt, parse_receipt
+from .sequences import Sequences
 from .states import BIND_TRIGGERS, CAN_SUBMIT, State, Trigger, next_state
+from .submit_window import SubmitWindow
 
 __all__ = ["EsmeConfig", "EsmeSession", "Sequences"]
 
-_MAX_SEQUENCE = 0x7FFFFFFF
 _DELIVER_SM_RESP_HEAD = struct.pack(">II", 17, Command.DELIVER_SM_RESP)  # header and an empty message_id
-
-
-@dataclass(frozen=True, slots=True)
-class EsmeConfig:
-    system_id: str = ""
-    password: str = ""
-    system_type: str = ""
-    bind_command: int = Command.BIND_TRANSCEIVER
-    max_pdu_size: int = 70_000  # message_payload can carry 64 KiB
-    window: int = 10  # submit_sm in flight at most
-    submit_timeout: float = 15.0
-    enquire_link_interval: float | None = 30.0  # None: the transport keeps the link alive
-    response_timeout: float = 30.0  # for bind, enquire_link and unbind responses; then the link is dead
-    probe_after: float = 0.5  # a deliver_sm_resp not known read this long: send enquire_link
-
-
-class Sequences:
-    """Request sequence numbers 1..0x7FFFFFFF, wrapping (SMPP 3.4 §5.1.4)."""
-
-    __slots__ = ("last",)
-
-    def __init__(self, last: int = 0) -> None:
-        self.last = last
-
-    def next(self) -> int:
-        self.last = self.last % _MAX_SEQUENCE + 1
-        return self.last
-
-    def peek(self) -> int:
-        """The number the next request will get."""
-        return self.last % _MAX_SEQUENCE + 1
-
-
-def _at_or_after(sequence: int, first: int) -> bool:
-    """``sequence`` was written at or after ``first`` (modulo the wrap)."""
-    return (sequence - first) % _MAX_SEQUENCE < _MAX_SEQUENCE // 2
 
 
 class EsmeSession:
@@ -102,10 +61,10 @@ class EsmeSession:
         self.sequences = sequences or Sequences()
         self._framer = Framer(config.max_pdu_size)
         self._out: list[bytes] = []
-        self._submits: dict[int, tuple[object, float]] = {}  # seq -> (ref, deadline), in deadline order
+        self._submits = SubmitWindow()
         self._requests: dict[int, tuple[int, float]] = {}  # bind / enquire_link / unbind seq -> (command, deadline)
         self._owed: set[int] = set()  # deliver_sm sequences we have not answered
-        self._unread: deque[tuple[int, object, float]] = deque()  # (first request that proves it read, tag, at)
+        self._reads = ReadTracker()  # our deliver_sm_resp not yet known read
         self._last_rx = now
         self._last_ping = now
 
@@ -129,7 +88,7 @@ class EsmeSession:
 
     @property
     def unread(self) -> int:
-        return len(self._unread)
+        return len(self._reads)
 
     @property
     def wants_close(self) -> bool:
@@ -161,7 +120,7 @@ class EsmeSession:
             raise RuntimeError("no room to submit (not bound, or the window is full)")
         sequence = self.sequences.next()
         self._out.append(encode(Pdu(Command.SUBMIT_SM, Status.ESME_ROK, sequence, message)))
-        self._submits[sequence] = (ref, now + self.config.submit_timeout)
+        self._submits.add(sequence, ref, now + self.config.submit_timeout)
         return sequence
 
     def respond(self, sequence: int, now: float, status: int = Status.ESME_ROK, tag: object = None) -> bool:
@@ -171,7 +130,7 @@ class EsmeSession:
         self._owed.discard(sequence)
         self._out.append(_DELIVER_SM_RESP_HEAD + struct.pack(">II", status, sequence) + b"\0")
         if tag is not None and status == Status.ESME_ROK:
-            self._unread.append((self.sequences.peek(), tag, now))
+            self._reads.written(self.sequences.peek(), tag, now)
         return True
 
     def probe(self, now: float) -> None:
@@ -222,29 +181,15 @@ class EsmeSession:
         events: list[EsmeEvent] = []
         for sequence, (command_id, deadline) in list(self._requests.items()):
             if now >= deadline:
-                return self._close(f"no response to {_NAMES.get(command_id, hex(command_id))} {sequence}")
-        for sequence, (ref, deadline) in list(self._submits.items()):
-            if deadline > now:
-                break  # insertion order is deadline order (one timeout for all)
-            del self._submits[sequence]
-            events.append(SubmitTimedOut(ref))
+                return self._close(f"no response to {REQUEST_NAMES.get(command_id, hex(command_id))} {sequence}")
+        events += [SubmitTimedOut(ref) for ref in self._submits.expired(now)]
         if self.bound and not self._pinging():
             interval = self.config.enquire_link_interval
             idle = interval is not None and min(now - self._last_rx, now - self._last_ping) >= interval
-            waiting = self._waiting_since()
+            waiting = self._reads.waiting_since(self.sequences.peek())
             if idle or (waiting is not None and now - waiting >= self.config.probe_after):
                 self._ping(now)
         return events
-
-    def _waiting_since(self) -> float | None:
-        """When the oldest response that no request written since can confirm was written."""
-        since = None
-        following = self.sequences.peek()
-        for first, _, at in reversed(self._unread):
-            if first != following:
-                break
-            since = at
-        return since
 
     # ---- internals -----------------------------------------------------------------
 
@@ -302,19 +247,21 @@ class EsmeSession:
         sequence = int.from_bytes(frame[12:16], "big")
         if self.state not in ESME_RESPONSES.get(command_id, ()):
             return
-        self._confirm_reads(sequence, events)
+        read = self._reads.confirm(sequence)
+        if read:
+            events.append(ResponsesRead(read))
         if command_id == Command.SUBMIT_SM_RESP or command_id == Command.GENERIC_NACK:
-            entry = self._submits.pop(sequence, None)
-            if entry is not None:
+            in_flight, ref = self._submits.answered(sequence)
+            if in_flight:
                 message_id = _message_id(frame) if status == Status.ESME_ROK else ""
                 if command_id == Command.GENERIC_NACK and status == Status.ESME_ROK:
                     status = Status.ESME_RUNKNOWNERR
-                events.append(SubmitAnswered(entry[0], status, message_id))
+                events.append(SubmitAnswered(ref, status, message_id))
                 return
         request = self._requests.pop(sequence, None)
         if request is None:
             return  # a response to a request of the transport's (or a late one)
-        if command_id in _BIND_RESPONSES:
+        if command_id in BIND_RESPONSES:
             self._on_bind_resp(frame, status, events)
         elif command_id == Command.UNBIND_RESP:
             self.state = next_state(self.state, Trigger.UNBIND_RESP_RECEIVED)
@@ -334,34 +281,15 @@ class EsmeSession:
         self.state = next_state(self.state, BIND_TRIGGERS[self.config.bind_command])
         events.append(Bound(body.system_id if isinstance(body, BindResp) else ""))
 
-    def _confirm_reads(self, sequence: int, events: list[EsmeEvent]) -> None:
-        unread = self._unread
-        tags = []
-        while unread and _at_or_after(sequence, unread[0][0]):
-            tags.append(unread.popleft()[1])
-        if tags:
-            events.append(ResponsesRead(tuple(tags)))
-
     def _close(self, reason: str) -> list[EsmeEvent]:
         if self.state is State.CLOSED:
             return []
         self.state = next_state(self.state, Trigger.CLOSE)
         self.close_reason = reason
-        event = LinkLost(
-            reason,
-            tuple(ref for ref, _ in self._submits.values()),
-            tuple(tag for _, tag, _ in self._unread),
-            tuple(sorted(self._owed)),
-        )
-        self._submits.clear()
+        event = LinkLost(reason, self._submits.forget(), self._reads.forget(), tuple(sorted(self._owed)))
         self._requests.clear()
         self._owed.clear()
-        self._unread.clear()
         return [event]
-
-
-_BIND_RESPONSES = frozenset({Command.BIND_TRANSMITTER_RESP, Command.BIND_RECEIVER_RESP, Command.BIND_TRANSCEIVER_RESP})
-_NAMES = {Command.ENQUIRE_LINK: "enquire_link", Command.UNBIND: "unbind", **dict.fromkeys(BIND_TRIGGERS, "bind")}
 
 
 def _message_id(frame: bytes) -> str:

@@ -14,9 +14,17 @@ looks these tables up.
 from __future__ import annotations
 
 from .constants import Command, Status
-from .states import BOUND, CAN_RECEIVE, CAN_SUBMIT, State
+from .states import BIND_TRIGGERS, BOUND, CAN_RECEIVE, CAN_SUBMIT, State
 
-__all__ = ["ESME_ADMISSION", "ESME_RESPONSES", "NO_RESPONSE", "PINGS_IN", "RESPONSE_TO"]
+__all__ = [
+    "BIND_RESPONSES",
+    "ESME_ADMISSION",
+    "ESME_RESPONSES",
+    "NO_RESPONSE",
+    "PINGS_IN",
+    "REQUEST_NAMES",
+    "RESPONSE_TO",
+]
 
 _ALIVE = frozenset(State) - {State.CLOSED}
 
@@ -59,3 +67,7 @@ RESPONSE_TO: dict[int, int] = {
 
 # States in which the session sends enquire_link when the link is idle.
 PINGS_IN = BOUND
+
+BIND_RESPONSES = frozenset({Command.BIND_TRANSMITTER_RESP, Command.BIND_RECEIVER_RESP, Command.BIND_TRANSCEIVER_RESP})
+# The requests whose response has a deadline, by name (for the reason a link is closed).
+REQUEST_NAMES = {Command.ENQUIRE_LINK: "enquire_link", Command.UNBIND: "unbind", **dict.fromkeys(BIND_TRIGGERS, "bind")}
