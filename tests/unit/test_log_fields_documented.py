@@ -8,6 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 _LEVELS = {"debug", "info", "warning", "error", "exception", "critical"}
 _ALWAYS = {"mo_id", "short_code", "sender", "subscriber", "recipient"}  # bound by smsgw.log_context
+_RENDERED_AS = {"exc_info": "exception"}  # structlog's format_exc_info writes the traceback under this name
 
 
 def _is_logger(node: ast.expr) -> bool:
@@ -29,7 +30,8 @@ def logged_fields() -> dict[str, str]:
             if is_log or is_failure:
                 for keyword in node.keywords:
                     if keyword.arg is not None:
-                        fields.setdefault(keyword.arg, f"{path.relative_to(ROOT)}:{node.lineno}")
+                        name = _RENDERED_AS.get(keyword.arg, keyword.arg)
+                        fields.setdefault(name, f"{path.relative_to(ROOT)}:{node.lineno}")
     return fields
 
 
