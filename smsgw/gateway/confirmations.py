@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..batch.jobs import Batch
+from .recent import Recent
 
 __all__ = ["Confirmations"]
 
@@ -29,7 +30,7 @@ class Confirmations:
     def __init__(self, *, wait: float = 0.1) -> None:
         self._wait = wait  # seconds confirmations may wait for a batch that runs anyway
         self._since: float | None = None
-        self._never: dict[str, None] = {}
+        self._never: Recent[str, None] = Recent(_NEVER_KEPT)
         self._read: list[str] = []
         self._recording: list[str] = []
         self.confirmed = 0
@@ -54,8 +55,6 @@ class Confirmations:
     def never(self, mo_id: str) -> None:
         """The SMSC sent ``mo_id`` again: never take its response as read."""
         self._never[mo_id] = None
-        if len(self._never) > _NEVER_KEPT:
-            del self._never[next(iter(self._never))]
 
     def fill(self, batch: Batch) -> None:
         self._recording = [mo_id for mo_id in self._read if mo_id not in self._never]

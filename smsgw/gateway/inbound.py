@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -43,12 +42,14 @@ from ..logs import bind_mo, clear_mo
 from ..mo import new_mo_id
 from .confirmations import Confirmations
 from .link import SmppLink
+from .recent import Recent
 
 __all__ = ["Inbound", "Owed"]
 
 log = structlog.get_logger("smsgw.inbound")
 
 _REMEMBERED_RECEIPTS = 10_000  # receipts recorded recently: a copy of one is answered at once
+_REMEMBERED_ANSWERS = 60_000  # MOs answered recently (at least this many, at most twice): 30 s or more at 2,000/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +97,8 @@ class Inbound:
         self._preparing = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.wake: Callable[[], None] = lambda: None  # the pipeline: there is work for a batch
-        self._recorded: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._answered_on: OrderedDict[str, int] = OrderedDict()  # MO id -> connection its response went out on
+        self._recorded: Recent[tuple[str, str], None] = Recent(_REMEMBERED_RECEIPTS)
+        self._answered_on: Recent[str, int] = Recent(_REMEMBERED_ANSWERS)  # MO id -> connection of its response
         self.draining = False
         self.receipts_by_stat: dict[str, int] = {}
         self.room = asyncio.Event()  # set while fewer than ``window`` MOs are in flight: the link reads on
@@ -221,8 +222,6 @@ class Inbound:
         for (receipt, owed), hit in zip(self._in_batch_receipts, result.receipts, strict=True):
             link.respond(owed.generation, owed.sequence)
             self._recorded[(receipt.variants[0], receipt.state)] = None
-            if len(self._recorded) > _REMEMBERED_RECEIPTS:
-                self._recorded.popitem(last=False)
             if hit is None:
                 log.info("receipt_early", state=receipt.state)
         self._in_batch_mos, self._in_batch_receipts = [], []
@@ -250,9 +249,6 @@ class Inbound:
 
     def _answered(self, mo_id: str, generation: int) -> None:
         self._answered_on[mo_id] = generation
-        self._answered_on.move_to_end(mo_id)
-        if len(self._answered_on) > _REMEMBERED_RECEIPTS * 10:
-            self._answered_on.popitem(last=False)
 
     def failed(self) -> None:
         """The batch was not committed: the SMSC keeps these and delivers them again."""
