@@ -60,8 +60,17 @@ class PostgresServer:
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
-            self._cmd(str(self.binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.root / "log"),
-                      "-w", "start"),
+            self._cmd(
+                str(self.binaries / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "start",
+            ),
             check=True,
             capture_output=True,
         )

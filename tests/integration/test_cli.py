@@ -174,8 +174,15 @@ def test_bad_arguments_and_config_are_one_line_errors(cli, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["mo"], ["subscribers", "import"], ["billing", "export"], ["monthly", "run"], ["password", "check"],
-     ["db", "upgrade"]],
+    [
+        [],
+        ["mo"],
+        ["subscribers", "import"],
+        ["billing", "export"],
+        ["monthly", "run"],
+        ["password", "check"],
+        ["db", "upgrade"],
+    ],
 )
 def test_help_everywhere(args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "--help"])
@@ -183,7 +190,7 @@ def test_help_everywhere(args: list[str]) -> None:
 
 
 def test_real_process_errors_have_no_traceback(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "[logging]\nlevel = \"loud\"\n")
+    config = write_config(tmp_path, '[logging]\nlevel = "loud"\n')
     smsgw = Path(sys.executable).with_name("smsgw")
     proc = subprocess.run([str(smsgw), "--config", str(config), "mo", "1", "1643", "S"], capture_output=True, text=True)
     assert proc.returncode == 2

@@ -50,9 +50,7 @@ async def test_fifty_simultaneous_top_ups_from_two_processes_worth_of_connection
 
 async def test_monthly_cap_holds_across_days_under_concurrency(harness: Harness) -> None:
     for day in range(3):
-        await asyncio.gather(
-            *(harness.mo("37120000001", "29000002 4.99", smsc_ref=f"d{day}m{i}") for i in range(20))
-        )
+        await asyncio.gather(*(harness.mo("37120000001", "29000002 4.99", smsc_ref=f"d{day}m{i}") for i in range(20)))
         harness.clock.advance(days=1)
     assert await _sum_cents(harness, "37120000001") <= 4269
 

@@ -136,9 +136,7 @@ async def test_password_is_sealed_in_the_outbox_and_works_once(harness: Harness)
     reply = result.replies[0]
     password = reply.text.split(": ")[1].split(" ")[0]
     assert len(password) == 10
-    row = await harness.db.read(
-        lambda uow: uow.sql.row(select(schema.outbox.c.text, schema.outbox.c.sealed))
-    )
+    row = await harness.db.read(lambda uow: uow.sql.row(select(schema.outbox.c.text, schema.outbox.c.sealed)))
     assert row.text == SEALED_PLACEHOLDER and password not in row.sealed
     assert harness.service.sealer.unseal(row.sealed) == reply.text
     hashes = await harness.db.read(lambda uow: uow.sql.value(select(schema.temporary_passwords.c.password_hash)))

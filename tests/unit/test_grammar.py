@@ -288,8 +288,16 @@ def test_the_grammar_is_not_rebuilt_per_parse(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_long_hostile_texts_are_fast() -> None:
-    texts = ["9" * 10_000, "x" * 10_000, "V " + "2" * 10_000, "V 29123456 5" + " 5" * 5_000,
-             "😀" * 10_000, " " * 10_000 + "Q", "5,5" * 3_000, "V" + "\x00" * 10_000]
+    texts = [
+        "9" * 10_000,
+        "x" * 10_000,
+        "V " + "2" * 10_000,
+        "V 29123456 5" + " 5" * 5_000,
+        "😀" * 10_000,
+        " " * 10_000 + "Q",
+        "5,5" * 3_000,
+        "V" + "\x00" * 10_000,
+    ]
     started = time.perf_counter()
     for text in texts:
         for short_code in (P, SOS):
@@ -302,12 +310,32 @@ def test_long_hostile_texts_are_fast() -> None:
 
 ANY_CHARACTER = st.characters(exclude_categories=())  # lone surrogates too
 FRAGMENTS = st.sampled_from(
-    ["V", "M", "S", "STOP", "JA", "JĀ", "YES", "HELP", "P", "?", "€", "EUR", "29123456",
-     "+37129123456", "0037129123456", "2912345", "5", "4,13", "4.134", "V?", " ", "\n"]
+    [
+        "V",
+        "M",
+        "S",
+        "STOP",
+        "JA",
+        "JĀ",
+        "YES",
+        "HELP",
+        "P",
+        "?",
+        "€",
+        "EUR",
+        "29123456",
+        "+37129123456",
+        "0037129123456",
+        "2912345",
+        "5",
+        "4,13",
+        "4.134",
+        "V?",
+        " ",
+        "\n",
+    ]
 )
-COMMAND_LIKE = st.lists(FRAGMENTS | st.text(ANY_CHARACTER, max_size=3), max_size=8).map(
-    lambda parts: " ".join(parts)
-)
+COMMAND_LIKE = st.lists(FRAGMENTS | st.text(ANY_CHARACTER, max_size=3), max_size=8).map(lambda parts: " ".join(parts))
 
 
 @settings(max_examples=300, deadline=None)
