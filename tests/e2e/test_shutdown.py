@@ -98,7 +98,9 @@ def test_connecting(tmp_path: Path, silent_peer: int) -> None:
     stack.import_subscribers(DEMO)
     stack.start_gateway(wait_bound=False)
     try:
-        time.sleep(1.0)  # connected, the bind sent, its response never coming
+        # Started (signal handlers in place) and connecting: not a fixed sleep, which a slow start outlasts.
+        wait_until(lambda: len(stack.events("ops_http_listening")) >= 1, 15, "the gateway started")
+        time.sleep(0.5)  # connected, the bind sent, its response never coming
         assert _stop_timed(stack) < LIMIT
     finally:
         stack.stop()
