@@ -86,7 +86,7 @@ class BatchRunner:
             decisions += [
                 replace(d, reply_positions=tuple(p + offset for p in d.reply_positions)) for d in alone.decisions
             ]
-        rest = replace(batch, mos=[])
+        rest = _without_copied_acks(replace(batch, mos=[]), decisions)
         result = BatchResult(tuple(decisions), tuple(reply_ids), (), (), self.commits)
         if _has_sender_work(rest):
             done = await self._attempt(rest)  # its failure is the caller's (it keeps that work for later)
@@ -120,6 +120,7 @@ class BatchRunner:
                 await store.load(ex, keys, snap)
                 view, records, decisions = self.decider.decide(snap, batch.mos, keys)
                 plan = write_plan(view, records, intent_room=batch.intent_room)
+                batch = _without_copied_acks(batch, decisions)
             reply_ids, work = await store.record(ex, plan, batch, now, self._variants)
         self.commits += 1
         return BatchResult(
@@ -139,6 +140,21 @@ class BatchRunner:
         """Settle early receipts whose message id was recorded meanwhile (see ``sweep_early_receipts``)."""
         async with self.store.transaction() as ex:
             return await sweep_early_receipts(ex, self._clock(), self._variants)
+
+
+def _without_copied_acks(batch: Batch, decisions: list[Decision]) -> Batch:
+    """The batch without the acknowledgements of MOs it found copied.
+
+    A copy shows the SMSC had not taken any response to the original when it sent
+    it again: a proof that it read one, arriving in the same batch, came too late
+    to count (its MO stays unconfirmed, so the next copy is recognised too).
+    """
+    if not batch.acks:
+        return batch
+    copied = {d.copy_of for d in decisions if d.copy_of}
+    if not copied.intersection(batch.acks):
+        return batch
+    return replace(batch, acks=[mo_id for mo_id in batch.acks if mo_id not in copied])
 
 
 def _has_sender_work(batch: Batch) -> bool:

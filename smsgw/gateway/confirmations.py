@@ -56,6 +56,10 @@ class Confirmations:
         """The SMSC sent ``mo_id`` again: never take its response as read."""
         self._never[mo_id] = None
 
+    def is_never(self, mo_id: object) -> bool:
+        """Whether ``mo_id``'s response is never taken as read (the SMSC sent it again)."""
+        return mo_id in self._never
+
     def fill(self, batch: Batch) -> None:
         self._recording = [mo_id for mo_id in self._read if mo_id not in self._never]
         self._read = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,7 @@ from ..db.schema import SMSC_REF_MAX
 from ..logs import bind_mo, clear_mo
 from ..mo import new_mo_id
 from .confirmations import Confirmations
+from .copies import AnsweredCopies
 from .link import SmppLink
 from .recent import Recent
 
@@ -50,6 +51,8 @@ log = structlog.get_logger("smsgw.inbound")
 
 _REMEMBERED_RECEIPTS = 10_000  # receipts recorded recently: a copy of one is answered at once
 _REMEMBERED_ANSWERS = 60_000  # MOs answered recently (at least this many, at most twice): 30 s or more at 2,000/s
+#: What a copy answered from memory (:mod:`~smsgw.gateway.copies`) reports in place of a batch: no commit.
+FROM_MEMORY = BatchResult((), (), (), (), 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,7 @@ class Inbound:
         self.wake: Callable[[], None] = lambda: None  # the pipeline: there is work for a batch
         self._recorded: Recent[tuple[str, str], None] = Recent(_REMEMBERED_RECEIPTS)
         self._answered_on: Recent[str, int] = Recent(_REMEMBERED_ANSWERS)  # MO id -> connection of its response
+        self._copies = AnsweredCopies()
         self.draining = False
         self.receipts_by_stat: dict[str, int] = {}
         self.room = asyncio.Event()  # set while fewer than ``window`` MOs are in flight: the link reads on
@@ -120,9 +124,29 @@ class Inbound:
         if self.draining:  # the SMSC keeps it and delivers it again
             link.respond(owed.generation, owed.sequence, Status.ESME_RX_T_APPN)
             return
-        self._mos.append((self._job(event, wall), owed))
+        job = self._job(event, wall)
+        copy_of = self._copies.find(job, owed.generation)
+        if copy_of is not None:
+            self._answer_copy(job, owed, *copy_of)
+            return
+        self._mos.append((job, owed))
         if self.in_flight >= self._window:
             self.room.clear()  # the link stops reading until a batch answered some
+
+    def on_read(self, tags: Sequence[object], now: float) -> None:
+        """The session saw the SMSC read the responses tagged ``tags`` (MO ids)."""
+        self._copies.read([tag for tag in tags if not self._confirmations.is_never(tag)])
+        self._confirmations.read(tags, now)
+
+    def _answer_copy(self, job: MoJob, owed: Owed, mo_id: str, outcome: str) -> None:
+        """A copy of an MO answered on this connection, not seen read: the SMSC's redelivery, answered now.
+
+        Its record is committed (it was answered), so no transaction is needed. Like
+        any copy on the same connection, it means the original is never confirmed.
+        """
+        self._confirmations.never(mo_id)
+        self._link.respond(owed.generation, owed.sequence)
+        self._on_decided(job, Decision(mo_id, outcome, copy_of=mo_id), FROM_MEMORY, self._link.now() - owed.read_at)
 
     def on_receipt(self, event: ReceiptReceived) -> None:
         link = self._link
@@ -208,6 +232,8 @@ class Inbound:
                 continue
             if link.respond(owed.generation, owed.sequence, tag=self._tag(decision, owed, now)):
                 self._answered(decision.mo_id, owed.generation)
+                if not decision.part_stored:
+                    self._copies.answered(job, decision.mo_id, decision.outcome, owed.generation)
             else:
                 log.warning("deliver_sm_resp_not_sent", reason="link closed", sequence=owed.sequence, mo_id=job.id)
             if job.part is not None and decision.outcome != "redelivered_part":
@@ -238,14 +264,12 @@ class Inbound:
         response in time: that MO is never confirmed. A copy after the link was lost is
         the SMSC's ordinary redelivery: once it reads this response, it will not send it again.
         """
+        if decision.copy_of and self._answered_on.get(decision.copy_of) == owed.generation:
+            self._confirmations.never(decision.copy_of)  # however late this copy's own response
+            return None
         if decision.part_stored or now - owed.read_at > self._confirm_within:
             return None
-        if decision.copy_of:
-            if self._answered_on.get(decision.copy_of) == owed.generation:
-                self._confirmations.never(decision.copy_of)
-                return None
-            return decision.copy_of
-        return decision.mo_id
+        return decision.copy_of or decision.mo_id
 
     def _answered(self, mo_id: str, generation: int) -> None:
         self._answered_on[mo_id] = generation

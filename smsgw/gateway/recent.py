@@ -9,11 +9,12 @@ back a bounded number of keys; older ones may be forgotten in any order.
 ``Recent`` keeps them in two plain dicts that take turns: keys go into the newer
 one; when it holds ``keep`` keys the older one is dropped whole and the newer one
 takes its place. So it always remembers the last ``keep`` keys, at most
-``2 × keep``, at O(1) per call. The ``OrderedDict`` trimmed one key at a time
-that this replaces cost a linked-list node per key on top of the dict's entry
-(about 230 bytes per MO in all, 23 MB once full at 100,000 MOs, most of the
-gateway's memory growth over a long run); a dict trimmed from the front with
-``next(iter(d))`` would instead rescan the deleted slots on every call.
+``2 × keep``, at O(1) per call (one forgotten with ``pop`` is gone from both).
+The ``OrderedDict`` trimmed one key at a time that this replaces cost a
+linked-list node per key on top of the dict's entry (about 230 bytes per MO in
+all, 23 MB once full at 100,000 MOs, most of the gateway's memory growth over a
+long run); a dict trimmed from the front with ``next(iter(d))`` would instead
+rescan the deleted slots on every call.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class Recent(Generic[K, V]):
         if key in self._newer:
             return self._newer[key]
         return self._older.get(key, default)
+
+    def pop(self, key: K, default: V | None = None) -> V | None:
+        """Forget ``key`` (in either dict); its newest value, or ``default``."""
+        older = self._older.pop(key, default)
+        return self._newer.pop(key, older)
 
     def __contains__(self, key: object) -> bool:
         return key in self._newer or key in self._older

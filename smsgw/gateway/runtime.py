@@ -158,7 +158,7 @@ class Gateway:
                 assert isinstance(event.ref, HeldPart)
                 self.sender.on_timed_out(event.ref)
             elif isinstance(event, ResponsesRead):
-                self.confirmations.read(event.tags, now)
+                self.inbound.on_read(event.tags, now)
             elif isinstance(event, DeliverRejected):
                 log.warning("deliver_sm_malformed", reason=event.reason, sequence=event.sequence)
             elif isinstance(event, Bound):
@@ -225,7 +225,7 @@ class Gateway:
             replies=len(decision.replies),
             redelivery=decision.copy_of is not None,
             latency_ms=round(seconds * 1000, 2),
-            commit=result.commit,
+            commit=result.commit or None,  # None: a copy answered from memory, no transaction
         )
         self.observer("mo", (mo_result, seconds))
 

@@ -194,6 +194,17 @@ async def test_a_copy_is_recognised_across_batches_until_the_smsc_read_our_respo
     assert await value(harness, "SELECT acked FROM mo_messages WHERE id = ?", first.mo_id) in (True, 1)
 
 
+async def test_a_proof_of_reading_in_the_batch_that_finds_a_copy_confirms_nothing(harness: Harness) -> None:
+    """The copy was sent before the SMSC read our response: that response came too late to count."""
+    [first] = (await run(harness, job(harness, SENDER, "V 29000001 5"))).decisions
+    [copy] = (await run(harness, job(harness, SENDER, "V 29000001 5"), acks=[first.mo_id])).decisions
+    assert copy.copy_of == first.mo_id
+    assert await value(harness, "SELECT acked FROM mo_messages WHERE id = ?", first.mo_id) in (False, 0)
+    [again] = (await run(harness, job(harness, SENDER, "V 29000001 5"))).decisions
+    assert again.copy_of == first.mo_id, "the next copy is still recognised"
+    assert await value(harness, "SELECT COUNT(*) FROM topups") == 1
+
+
 async def test_a_copy_by_smsc_id_is_recognised_whatever_its_text_and_after_the_window(harness: Harness) -> None:
     [first] = (await run(harness, job(harness, SENDER, "V 29000001 5", smsc_ref="smsc-77"))).decisions
     await run(harness, acks=[first.mo_id])

@@ -154,7 +154,10 @@ class Rig:
                 assert isinstance(event.ref, HeldPart)
                 self.sender.on_timed_out(event.ref)
             elif isinstance(event, ResponsesRead):
-                self.confirmations.read(event.tags, self.now)
+                if self.inbound is not None:
+                    self.inbound.on_read(event.tags, self.now)
+                else:
+                    self.confirmations.read(event.tags, self.now)
             elif isinstance(event, LinkLost) and self.sender is not None:
                 self.sender.on_link_lost(event.unanswered)
 

@@ -167,19 +167,60 @@ async def test_a_response_written_too_late_confirms_nothing() -> None:
     assert batch.acks == []
 
 
-async def test_a_copy_on_the_same_connection_means_the_original_is_never_confirmed() -> None:
+async def test_a_copy_of_an_answered_mo_is_answered_at_once_and_the_original_never_confirmed() -> None:
+    """The SMSC sent it again before it was seen to read our response: no batch waits for the copy."""
+    rig, decided = _rig()
+    rig.deliver("S", "mo-a")
+    [original] = _batch(rig).mos
+    _settle(rig, _ok(original, "status"))
+    rig.deliver("S", "mo-a-again")  # the SMSC did not take our response in time
+    assert [a.ref for a in rig.answers()] == ["mo-a", "mo-a-again"]
+    assert _batch(rig).mos == [], "answered from memory: its record is committed"
+    job, decision, _ = decided.calls[-1]
+    assert (decision.mo_id, decision.copy_of, decision.outcome, decision.replies) == (
+        original.id,
+        original.id,
+        "status",
+        (),
+    )
+    assert job.id != original.id
+    _read_by_smsc(rig)
+    batch = Batch()
+    rig.confirmations.fill(batch)
+    assert batch.acks == [], "it may send it once more: the next copy must still be recognised"
+    rig.deliver("S", "mo-a-third")
+    assert [a.ref for a in rig.answers()] == ["mo-a-third"] and _batch(rig).mos == []
+
+
+async def test_an_equal_text_after_the_smsc_read_our_response_is_for_the_database_to_judge() -> None:
     rig, _ = _rig()
     rig.deliver("S", "mo-a")
     [original] = _batch(rig).mos
-    _settle(rig, _ok(original))
-    rig.deliver("S", "mo-a-again")  # the SMSC did not take our response in time
+    _settle(rig, _ok(original, "status"))
+    _read_by_smsc(rig)
+    rig.deliver("S", "mo-b")  # maybe the subscriber's new message: the database knows if it was confirmed
+    [again] = _batch(rig).mos
+    assert again.text == "S" and rig.answers() == [DeliverAnswered("mo-a", Status.ESME_ROK)]
+
+
+@pytest.mark.parametrize("late", [False, True])
+async def test_a_copy_read_while_its_original_was_in_its_batch_means_the_original_is_never_confirmed(
+    late: bool,
+) -> None:
+    rig, _ = _rig(confirm_within=0.5)
+    rig.deliver("S", "mo-a")
+    [original] = _batch(rig).mos
+    rig.deliver("S", "mo-a-again")  # sent before the SMSC read our response to the original
+    _settle(rig, _ok(original, "status"))
     [copy] = _batch(rig).mos
+    if late:
+        rig.tick(0.6)  # the copy's own response is late: it must not leave the original confirmable
     _settle(rig, Decision(original.id, "status", copy_of=original.id))
     assert [a.ref for a in rig.answers()] == ["mo-a", "mo-a-again"]
     _read_by_smsc(rig)
     batch = Batch()
     rig.confirmations.fill(batch)
-    assert batch.acks == [], "it may send it once more: the next copy must still be recognised"
+    assert batch.acks == []
     assert copy.id != original.id
 
 

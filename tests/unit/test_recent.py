@@ -32,6 +32,17 @@ def test_never_forgets_the_last_keep_keys_and_holds_at_most_twice_keep(keep: int
         assert recent.get(key) == latest[key]
 
 
+def test_a_popped_key_is_gone_from_both_halves() -> None:
+    recent: Recent[str, int] = Recent(2)
+    recent["a"] = 1
+    recent["b"] = 2  # turn: a and b are in the older dict
+    recent["a"] = 3  # and a again in the newer one
+    assert recent.pop("a") == 3
+    assert "a" not in recent and recent.get("a") is None
+    assert recent.pop("a", -1) == -1
+    assert recent.pop("b") == 2 and len(recent) == 0
+
+
 def test_keep_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Recent(0)
