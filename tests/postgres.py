@@ -10,10 +10,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.ports import free_port
 
 __all__ = ["PostgresServer", "find_binaries"]
 
@@ -29,17 +30,11 @@ def find_binaries() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PostgresServer:
     def __init__(self, binaries: Path, *, durable: bool = False) -> None:
         self.binaries = binaries
         self.durable = durable  # the server's default durability (fsync on); else faster, for tests
-        self.port = _free_port()
+        self.port = free_port()
         self.user = "smsgw"
         self.root = Path(tempfile.mkdtemp(prefix="smsgw-pg-"))
         self._as_root = os.geteuid() == 0

@@ -15,7 +15,6 @@ import io
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,17 +26,12 @@ from typing import Any
 import aiohttp
 
 from smsgw.keys import new_key_file
+from tests.ports import free_port
 
 __all__ = ["Stack", "free_port", "running_stack", "subscribers_csv"]
 
 HEADER = "msisdn,kind,status,customer_type,sos_sms_allowed,language,email,karte_expires_on,balance"
 SMSGW = str(Path(sys.executable).with_name("smsgw"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def subscribers_csv(rows: Iterable[str]) -> str:
